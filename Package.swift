@@ -1,0 +1,30 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Data flows one way: CANBus ← DBC ← (SocketCAN, VehicleState) ← AssistantAPI ← vehicle-gateway.
+// A lower layer never imports a higher one; `DBC` alone is a complete codec with no server.
+let package = Package(
+    name: "vehicle-gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "CANBus", targets: ["CANBus"]),
+        .library(name: "DBC", targets: ["DBC"]),
+        .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CANBus"),
+        .target(name: "DBC", dependencies: ["CANBus"]),
+        .executableTarget(
+            name: "vehicle-gateway",
+            dependencies: [
+                "CANBus", "DBC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CANBusTests", dependencies: ["CANBus"]),
+        .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
+    ]
+)

@@ -1,0 +1,363 @@
+/// Parsing one line of a candump log, byte by byte, without building strings.
+///
+/// The grammar (can-utils' `lib.c`, `parse_canframe` and `candump.c`), as read here:
+///
+///     log-line     = "(" seconds "." fraction ")" SP interface SP frame [SP direction]
+///     seconds      = 1*DIGIT                   ; candump writes 10 digits
+///     fraction     = 1*9DIGIT                  ; 6 (µs) or 9 (ns) digits, kept as written
+///     interface    = 1*15(VCHAR)
+///     direction    = "R" / "T"                 ; candump -x
+///     frame        = id "#" (classic / remote / fd)
+///     id           = 3HEXDIG                   ; standard, 11 bits
+///                  / 8HEXDIG                   ; extended, 29 bits; with bit 29 set: error frame
+///     classic      = *8(byte ["."]) ["_" dlc9-15]  ; the raw DLC only after exactly 8 bytes
+///     remote       = ("R" / "r") [DIGIT0-8 ["_" dlc9-15]]
+///     fd           = "#" HEXDIG *64(byte ["."])    ; flags nibble: BRS 1, ESI 2, FDF 4
+///     byte         = 2HEXDIG
+///
+///     console-line = ["(" timestamp ")"] 1*SP interface 1*SP hexid 1*SP "[" len "]" 1*SP
+///                    (1*(byte SP) / "remote request") [anything]   ; candump's default view
+///
+/// Whitespace is spaces or tabs; a trailing CR (CRLF logs) is ignored.
+public enum CandumpParser {
+    public static let errorFlag: UInt32 = 0x2000_0000
+
+    /// Parses one log or console line. `line` excludes the newline.
+    public static func parse(
+        _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
+    ) throws(CandumpError) -> CANLogRecord {
+        var cursor = Cursor(bytes: line, lineNumber: lineNumber)
+        cursor.trimTrailingWhitespace()
+        cursor.skipSpaces()
+        var timestamp = CANTimestamp(seconds: 0, nanoseconds: 0, fractionDigits: 0)
+        if cursor.peek == UInt8(ascii: "(") {
+            timestamp = try parseTimestamp(&cursor)
+            guard cursor.skipSpaces() > 0 else { throw cursor.error("expected a space after the timestamp") }
+        }
+        let nameStart = cursor.index
+        while let b = cursor.peek, b != 0x20, b != 0x09 { cursor.index += 1 }
+        guard cursor.index > nameStart else { throw cursor.error("expected an interface name") }
+        guard cursor.index - nameStart <= 15 else {
+            throw cursor.error("interface name longer than 15 bytes", at: nameStart)
+        }
+        let interface = interfaces.name(UnsafeRawBufferPointer(rebasing: line[nameStart..<cursor.index]))
+        guard cursor.skipSpaces() > 0 else { throw cursor.error("expected a space after the interface name") }
+
+        // The log format has '#' right after the id; the console format has spaces and "[len]".
+        var probe = cursor.index
+        while probe < cursor.end, isHex(line[probe]) { probe += 1 }
+        let frame: CANFrame
+        if probe < cursor.end, line[probe] == UInt8(ascii: "#") {
+            frame = try parseFrame(&cursor)
+            if cursor.skipSpaces() > 0, let d = cursor.peek, d == UInt8(ascii: "R") || d == UInt8(ascii: "T"),
+               cursor.index + 1 == cursor.end {
+                cursor.index += 1  // candump -x direction marker
+            }
+        } else {
+            frame = try parseConsoleFrame(&cursor)
+        }
+        guard cursor.atEnd else { throw cursor.error("expected the end of the line") }
+        return CANLogRecord(timestamp: timestamp, interface: interface, frame: frame)
+    }
+
+    static func parseTimestamp(_ c: inout Cursor) throws(CandumpError) -> CANTimestamp {
+        c.index += 1  // "("
+        let secondsStart = c.index
+        var seconds: Int64 = 0
+        while let b = c.peek, isDigit(b) {
+            guard c.index - secondsStart < 18 else { throw c.error("timestamp seconds too large") }
+            seconds = seconds * 10 + Int64(b - 48)
+            c.index += 1
+        }
+        guard c.index > secondsStart else { throw c.error("expected the timestamp's seconds (digits)") }
+        guard c.peek == UInt8(ascii: ".") else { throw c.error("expected '.' in the timestamp") }
+        c.index += 1
+        let fractionStart = c.index
+        var nanoseconds: UInt32 = 0
+        while let b = c.peek, isDigit(b) {
+            guard c.index - fractionStart < 9 else { throw c.error("more than 9 fractional digits in the timestamp") }
+            nanoseconds = nanoseconds * 10 + UInt32(b - 48)
+            c.index += 1
+        }
+        let digits = c.index - fractionStart
+        guard digits > 0 else { throw c.error("expected the timestamp's fractional digits") }
+        for _ in digits..<9 { nanoseconds *= 10 }
+        guard c.peek == UInt8(ascii: ")") else { throw c.error("expected ')' closing the timestamp") }
+        c.index += 1
+        return CANTimestamp(seconds: seconds, nanoseconds: nanoseconds, fractionDigits: UInt8(digits))
+    }
+
+    /// `id#data`, `id#R`, `id##<flags><data>` (the cansend/candump -l form).
+    public static func parseFrame(_ c: inout Cursor) throws(CandumpError) -> CANFrame {
+        let idStart = c.index
+        var raw: UInt32 = 0
+        while let b = c.peek, let v = hexValue(b) {
+            guard c.index - idStart < 8 else { throw c.error("CAN id longer than 8 hex digits", at: idStart) }
+            raw = raw << 4 | UInt32(v)
+            c.index += 1
+        }
+        let idDigits = c.index - idStart
+        guard c.peek == UInt8(ascii: "#") else { throw c.error("expected '#' after the CAN id") }
+        c.index += 1
+        let isError: Bool
+        let id: CANID
+        switch idDigits {
+        case 3:
+            guard raw <= CANID.standardMask else {
+                throw c.error("standard CAN id \(hex(raw)) is above 7FF", at: idStart)
+            }
+            id = CANID(unchecked: raw, extended: false)
+            isError = false
+        case 8:
+            isError = raw & errorFlag != 0
+            guard raw & 0xC000_0000 == 0 else {
+                throw c.error("extended CAN id \(hex(raw)) is above 1FFFFFFF", at: idStart)
+            }
+            id = CANID(unchecked: raw & CANID.extendedMask, extended: true)
+        default:
+            throw c.error("expected a CAN id of 3 (standard) or 8 (extended) hex digits", at: idStart)
+        }
+
+        if let b = c.peek, b == UInt8(ascii: "R") || b == UInt8(ascii: "r") {
+            guard !isError else { throw c.error("an error frame cannot be a remote frame") }
+            c.index += 1
+            var dlc: UInt8 = 0
+            var len8: UInt8 = 0
+            if let d = c.peek, isDigit(d) {
+                guard d <= UInt8(ascii: "8") else { throw c.error("expected a remote DLC of 0 to 8") }
+                dlc = d - 48
+                c.index += 1
+                if dlc == 8, c.peek == UInt8(ascii: "_") {
+                    c.index += 1
+                    len8 = try parseRawDLC(&c)
+                }
+            }
+            return .remote(CANRemoteFrame(id: id, dlc: dlc, len8DLC: len8))
+        }
+
+        if c.peek == UInt8(ascii: "#") {
+            guard !isError else { throw c.error("an error frame cannot be a CAN FD frame") }
+            c.index += 1
+            guard let f = c.peek, let flags = hexValue(f) else {
+                throw c.error("expected the CAN FD flags nibble (one hex digit) after '##'")
+            }
+            c.index += 1
+            var frame = CANFDFrame(id: id, length: 0, flags: flags)
+            var count = 0
+            try withUnsafeMutableBytes(of: &frame.payload) { (out) throws(CandumpError) in
+                count = try parseData(&c, into: out, max: 64)
+            }
+            guard CANFDLength.isValid(count) else {
+                throw c.error("a CAN FD frame of \(count) bytes: valid lengths are 0-8, 12, 16, 20, 24, 32, 48, 64", at: idStart)
+            }
+            frame.length = UInt8(count)
+            return .fd(frame)
+        }
+
+        var data: UInt64 = 0
+        var count = 0
+        try withUnsafeMutableBytes(of: &data) { (out) throws(CandumpError) in
+            count = try parseData(&c, into: out, max: 8)
+        }
+        var len8: UInt8 = 0
+        if count == 8, c.peek == UInt8(ascii: "_") {
+            c.index += 1
+            len8 = try parseRawDLC(&c)
+        }
+        if isError {
+            return .error(CANErrorFrame(errorClass: raw & CANID.extendedMask, data: data, length: UInt8(count)))
+        }
+        return .data(CANDataFrame(id: id, data: data, length: UInt8(count), len8DLC: len8))
+    }
+
+    static func parseRawDLC(_ c: inout Cursor) throws(CandumpError) -> UInt8 {
+        guard let b = c.peek, let v = hexValue(b), v > 8 else {
+            throw c.error("expected a raw DLC of 9 to F after '_'")
+        }
+        c.index += 1
+        return v
+    }
+
+    /// Hex byte pairs with optional '.' separators, up to `max` bytes.
+    static func parseData(_ c: inout Cursor, into out: UnsafeMutableRawBufferPointer, max: Int) throws(CandumpError) -> Int {
+        var n = 0
+        while true {
+            if c.peek == UInt8(ascii: "."), n > 0 { c.index += 1 }
+            guard let hi = c.peek, let h = hexValue(hi) else { break }
+            guard n < max else { throw c.error("more than \(max) data bytes") }
+            c.index += 1
+            guard let lo = c.peek, let l = hexValue(lo) else {
+                throw c.error("expected a second hex digit: data bytes are pairs of hex digits")
+            }
+            c.index += 1
+            out[n] = h << 4 | l
+            n += 1
+        }
+        if let b = c.peek, b != 0x20, b != 0x09, b != UInt8(ascii: "_") {
+            throw c.error("expected hex data bytes")
+        }
+        return n
+    }
+
+    /// candump's default console view: `vcan0  123   [4]  DE AD BE EF`.
+    static func parseConsoleFrame(_ c: inout Cursor) throws(CandumpError) -> CANFrame {
+        let idStart = c.index
+        var raw: UInt32 = 0
+        while let b = c.peek, let v = hexValue(b) {
+            guard c.index - idStart < 8 else { throw c.error("CAN id longer than 8 hex digits", at: idStart) }
+            raw = raw << 4 | UInt32(v)
+            c.index += 1
+        }
+        let idDigits = c.index - idStart
+        guard idDigits == 3 || idDigits == 8 else {
+            throw c.error("expected 'ID#DATA' or a console line 'ID  [LEN]  DATA' with a 3- or 8-digit hex id", at: idStart)
+        }
+        let extended = idDigits == 8
+        guard c.skipSpaces() > 0, c.peek == UInt8(ascii: "[") else { throw c.error("expected '[LEN]' after the CAN id") }
+        c.index += 1
+        var length = 0
+        let lenStart = c.index
+        while let b = c.peek, isDigit(b), c.index - lenStart < 2 { length = length * 10 + Int(b - 48); c.index += 1 }
+        let lengthDigits = c.index - lenStart
+        guard lengthDigits > 0, c.peek == UInt8(ascii: "]") else { throw c.error("expected a decimal length and ']'") }
+        c.index += 1
+        c.skipSpaces()
+        if extended, raw & errorFlag != 0 {
+            var data: UInt64 = 0
+            let n = try withUnsafeMutableBytes(of: &data) { (out) throws(CandumpError) in try parseSpacedData(&c, into: out, count: min(length, 8)) }
+            c.index = c.end  // candump -e appends an explanation
+            return .error(CANErrorFrame(errorClass: raw & CANID.extendedMask, data: data, length: UInt8(n)))
+        }
+        guard raw <= (extended ? CANID.extendedMask : CANID.standardMask) else {
+            throw c.error("CAN id \(hex(raw)) out of range", at: idStart)
+        }
+        let id = CANID(unchecked: raw, extended: extended)
+        if c.matches("remote request") {
+            c.index = c.end
+            guard length <= 8 else { throw c.error("a remote frame has a DLC of 0 to 8") }
+            return .remote(CANRemoteFrame(id: id, dlc: UInt8(length)))
+        }
+        if lengthDigits == 1 {
+            // "[8]" is classic; FD lengths are printed with two digits ("[08]", "[12]").
+            var data: UInt64 = 0
+            let n = try withUnsafeMutableBytes(of: &data) { (out) throws(CandumpError) in try parseSpacedData(&c, into: out, count: length) }
+            c.index = c.end  // candump -a appends ASCII
+            return .data(CANDataFrame(id: id, data: data, length: UInt8(n)))
+        }
+        guard CANFDLength.isValid(length) else { throw c.error("a CAN FD frame of \(length) bytes is not a valid FD length") }
+        var frame = CANFDFrame(id: id, length: UInt8(length))
+        _ = try withUnsafeMutableBytes(of: &frame.payload) { (out) throws(CandumpError) in try parseSpacedData(&c, into: out, count: length) }
+        c.index = c.end
+        return .fd(frame)
+    }
+
+    static func parseSpacedData(_ c: inout Cursor, into out: UnsafeMutableRawBufferPointer, count: Int) throws(CandumpError) -> Int {
+        for i in 0..<count {
+            guard let hi = c.peek, let h = hexValue(hi), c.index + 1 < c.end, let l = hexValue(c.bytes[c.index + 1]) else {
+                throw c.error("expected \(count) data bytes, found \(i)")
+            }
+            out[i] = h << 4 | l
+            c.index += 2
+            c.skipSpaces()
+        }
+        return count
+    }
+
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 48 < 10 }
+    @inline(__always) static func isHex(_ b: UInt8) -> Bool { hexValue(b) != nil }
+    @inline(__always) static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 48...57: return b - 48
+        case 65...70: return b - 55
+        case 97...102: return b - 87
+        default: return nil
+        }
+    }
+    static func hex(_ v: UInt32) -> String { String(v, radix: 16, uppercase: true) }
+}
+
+/// A read position in one line, and errors that point at it.
+public struct Cursor {
+    public let bytes: UnsafeRawBufferPointer
+    public var index = 0
+    public var end: Int
+    let lineNumber: Int
+
+    init(bytes: UnsafeRawBufferPointer, lineNumber: Int) {
+        self.bytes = bytes
+        self.end = bytes.count
+        self.lineNumber = lineNumber
+    }
+
+    @inline(__always) var peek: UInt8? { index < end ? bytes[index] : nil }
+    var atEnd: Bool { index >= end }
+
+    @discardableResult
+    mutating func skipSpaces() -> Int {
+        let start = index
+        while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+        return index - start
+    }
+
+    mutating func trimTrailingWhitespace() {
+        while end > 0, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0D { end -= 1 }
+    }
+
+    func matches(_ text: StaticString) -> Bool {
+        let n = text.utf8CodeUnitCount
+        guard end - index >= n else { return false }
+        return text.withUTF8Buffer { t in
+            for i in 0..<n where bytes[index + i] != t[i] { return false }
+            return true
+        }
+    }
+
+    func error(_ message: String, at position: Int? = nil) -> CandumpError {
+        let p = position ?? index
+        var found = "end of line"
+        if p < end {
+            let b = bytes[p]
+            found = (0x21...0x7E).contains(b) ? "'\(Character(UnicodeScalar(b)))'" : String(format2: b)
+        }
+        return CandumpError(line: lineNumber, column: p + 1, message: message, found: found)
+    }
+}
+
+extension String {
+    init(format2 b: UInt8) {
+        self = "byte 0x" + String(b, radix: 16, uppercase: true)
+    }
+}
+
+/// A malformed candump line: where, what was expected, and what was there.
+public struct CandumpError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var file: String?
+    public var line: Int
+    public var column: Int
+    public var message: String
+    public var found: String
+
+    public var description: String {
+        "\(file ?? "<input>"):\(line):\(column): error: \(message) (found \(found))"
+    }
+}
+
+/// Interns interface names so a long log builds each name once.
+public struct InterfaceNames: Sendable {
+    var lastBytes: (UInt64, UInt64) = (0, 0)
+    var lastCount = -1
+    var lastName = ""
+
+    public init() {}
+
+    @inline(__always)
+    mutating func name(_ raw: UnsafeRawBufferPointer) -> String {
+        var key: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: raw) }
+        if raw.count == lastCount, key == lastBytes { return lastName }
+        lastBytes = key
+        lastCount = raw.count
+        lastName = String(decoding: raw, as: UTF8.self)
+        return lastName
+    }
+}

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a candump log from a file descriptor in large chunks and hands out one parsed record
+/// at a time. The chunk buffer is reused, so memory stays bounded whatever the log's size.
+public struct CandumpReader: ~Copyable {
+    public enum Mode: Sendable {
+        /// Stop at the first malformed line.
+        case strict
+        /// Report malformed lines and go on with the next one.
+        case lenient
+    }
+
+    public let fileName: String
+    public let mode: Mode
+    let fd: Int32
+    let ownsDescriptor: Bool
+    var buffer: UnsafeMutableRawBufferPointer
+    var start = 0
+    var end = 0
+    var eof = false
+    public private(set) var lineNumber = 0
+    var interfaces = InterfaceNames()
+    /// Malformed lines seen so far in lenient mode (the first ones are kept for reporting).
+    public private(set) var errorCount = 0
+    public private(set) var firstErrors: [CandumpError] = []
+    static let keptErrors = 100
+    /// The longest line accepted: a 64-byte FD frame with separators and a long prefix fits many times over.
+    public static let maxLineLength = 4096
+
+    /// Opens `path`, or standard input for "-".
+    public init(path: String, mode: Mode = .strict, chunkSize: Int = 1 << 20) throws(CANIOError) {
+        if path == "-" {
+            self.init(descriptor: 0, name: "<stdin>", mode: mode, ownsDescriptor: false, chunkSize: chunkSize)
+        } else {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw CANIOError(errno: errno, operation: "open \(path)") }
+            self.init(descriptor: fd, name: path, mode: mode, ownsDescriptor: true, chunkSize: chunkSize)
+        }
+    }
+
+    public init(descriptor: Int32, name: String, mode: Mode = .strict, ownsDescriptor: Bool = false, chunkSize: Int = 1 << 20) {
+        self.fd = descriptor
+        self.fileName = name
+        self.mode = mode
+        self.ownsDescriptor = ownsDescriptor
+        buffer = .allocate(byteCount: max(chunkSize, Self.maxLineLength * 2), alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// The next well-formed record, nil at the end of the input. In strict mode a malformed line
+    /// throws; in lenient mode it is counted, kept in `firstErrors` and skipped. Blank lines and
+    /// lines starting with '#' are skipped in both modes.
+    public mutating func next() throws(CANIOError) -> CANLogRecord? {
+        while true {
+            guard let range = try nextLine() else { return nil }
+            let line = UnsafeRawBufferPointer(rebasing: buffer[range])
+            if isBlankOrComment(line) { continue }
+            do {
+                return try CandumpParser.parse(line, lineNumber: lineNumber, interfaces: &interfaces)
+            } catch {
+                var e = error
+                e.file = fileName
+                if mode == .strict { throw .malformed(e) }
+                errorCount += 1
+                if firstErrors.count < Self.keptErrors { firstErrors.append(e) }
+                onMalformedLine?(e)
+            }
+        }
+    }
+
+    /// Called for each malformed line in lenient mode (e.g. to print it as it happens).
+    public var onMalformedLine: ((CandumpError) -> Void)?
+
+    func isBlankOrComment(_ line: UnsafeRawBufferPointer) -> Bool {
+        for b in line {
+            if b == 0x20 || b == 0x09 || b == 0x0D { continue }
+            return b == UInt8(ascii: "#")
+        }
+        return true
+    }
+
+    /// The byte range of the next line in `buffer`, without its newline.
+    mutating func nextLine() throws(CANIOError) -> Range<Int>? {
+        while true {
+            if let nl = findNewline(from: start) {
+                let line = start..<nl
+                start = nl + 1
+                lineNumber += 1
+                return line
+            }
+            if eof {
+                guard start < end else { return nil }
+                let line = start..<end
+                start = end
+                lineNumber += 1
+                return line
+            }
+            // Move the partial line to the front and read more.
+            if start > 0 {
+                let pending = end - start
+                if pending > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[0..<pending])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+                }
+                start = 0
+                end = pending
+            }
+            if end == buffer.count {
+                // A line longer than the whole buffer: report it and skip to its end.
+                lineNumber += 1
+                let e = CandumpError(file: fileName, line: lineNumber, column: 1,
+                                     message: "line longer than \(buffer.count) bytes", found: "no newline")
+                try skipToNewline()
+                if mode == .strict { throw .malformed(e) }
+                errorCount += 1
+                if firstErrors.count < Self.keptErrors { firstErrors.append(e) }
+                continue
+            }
+            let n = read(fd, buffer.baseAddress! + end, buffer.count - end)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CANIOError(errno: errno, operation: "read \(fileName)")
+            }
+            if n == 0 { eof = true } else { end += n }
+        }
+    }
+
+    mutating func skipToNewline() throws(CANIOError) {
+        start = 0
+        end = 0
+        while true {
+            let n = read(fd, buffer.baseAddress!, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CANIOError(errno: errno, operation: "read \(fileName)")
+            }
+            if n == 0 { eof = true; return }
+            end = n
+            if let nl = findNewline(from: 0) { start = nl + 1; return }
+        }
+    }
+
+    @inline(__always)
+    func findNewline(from: Int) -> Int? {
+        guard from < end else { return nil }
+        let base = buffer.baseAddress! + from
+        guard let p = memchr(base, 0x0A, end - from) else { return nil }
+        return UnsafeRawPointer(p) - UnsafeRawPointer(buffer.baseAddress!)
+    }
+}
+
+/// A failed system call or a malformed input, as a value: what was being done and errno.
+public enum CANIOError: Error, CustomStringConvertible, Sendable {
+    case system(errno: Int32, operation: String)
+    case malformed(CandumpError)
+
+    public init(errno: Int32, operation: String) { self = .system(errno: errno, operation: operation) }
+
+    public var description: String {
+        switch self {
+        case .system(let code, let op): return "\(op): \(String(cString: strerror(code))) (errno \(code))"
+        case .malformed(let e): return e.description
+        }
+    }
+}

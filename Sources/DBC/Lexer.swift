@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A DBC token: its kind and where its bytes are. Text is taken from the source only on demand.
+struct Token {
+    enum Kind: UInt8 { case identifier, number, string, punctuation, end }
+    var kind: Kind
+    var start: Int
+    var end: Int
+    var line: Int
+    var lineStart: Int
+    /// True when a line break separates this token from the previous one.
+    var startsLine: Bool
+}
+
+/// Splits DBC text into identifiers, numbers, strings and punctuation, tracking lines.
+///
+/// A '-' directly after a number is punctuation (`@1-`, the range `3-5`); elsewhere a sign
+/// followed by a digit starts a number (`(0.1,-40)`).
+struct Lexer {
+    let source: SourceText
+    var index = 0
+    var line = 1
+    var lineStart = 0
+    var previousKind: Token.Kind = .end
+    var previousEnd = -1
+
+    init(source: SourceText) { self.source = source }
+
+    mutating func next() throws(DBCError) -> Token {
+        try source.bytes.withUnsafeBufferPointer { (b) throws(DBCError) -> Token in
+            let n = b.count - 1  // the trailing NUL
+            var sawNewline = index == 0
+            // Skip whitespace and // comments.
+            while index < n {
+                let c = b[index]
+                if c == 0x0A {
+                    index += 1; line += 1; lineStart = index; sawNewline = true
+                } else if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C || c == 0x0B {
+                    index += 1
+                } else if c == UInt8(ascii: "/") && b[index + 1] == UInt8(ascii: "/") {
+                    while index < n && b[index] != 0x0A { index += 1 }
+                } else {
+                    break
+                }
+            }
+            var token = Token(kind: .end, start: index, end: index, line: line, lineStart: lineStart, startsLine: sawNewline)
+            guard index < n else { return token }
+            let c = b[index]
+            if isIdentStart(c) {
+                var i = index + 1
+                while isIdentContinue(b[i]) { i += 1 }
+                token.kind = .identifier
+                token.end = i
+            } else if isDigit(c) || ((c == UInt8(ascii: "-") || c == UInt8(ascii: "+"))
+                        && (isDigit(b[index + 1]) || (b[index + 1] == UInt8(ascii: ".") && isDigit(b[index + 2])))
+                        && !(previousKind == .number && previousEnd == index))
+                        || (c == UInt8(ascii: ".") && isDigit(b[index + 1])) {
+                var i = index
+                if c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { i += 1 }
+                if b[i] == UInt8(ascii: "0") && (b[i + 1] == UInt8(ascii: "x") || b[i + 1] == UInt8(ascii: "X")) {
+                    i += 2
+                    while isHexDigit(b[i]) { i += 1 }
+                } else {
+                    while isDigit(b[i]) { i += 1 }
+                    if b[i] == UInt8(ascii: ".") { i += 1; while isDigit(b[i]) { i += 1 } }
+                    if b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+                        var j = i + 1
+                        if b[j] == UInt8(ascii: "+") || b[j] == UInt8(ascii: "-") { j += 1 }
+                        if isDigit(b[j]) { i = j; while isDigit(b[i]) { i += 1 } }
+                    }
+                }
+                token.kind = .number
+                token.end = i
+            } else if c == UInt8(ascii: "\"") {
+                var i = index + 1
+                while true {
+                    guard i < n else {
+                        throw DBCError(file: source.fileName, line: token.line,
+                                       column: column(of: token.start, lineStart: token.lineStart),
+                                       message: "unterminated string: expected a closing '\"'")
+                    }
+                    let d = b[i]
+                    if d == UInt8(ascii: "\\") && i + 1 < n { i += 2; continue }
+                    if d == UInt8(ascii: "\"") { break }
+                    if d == 0x0A { line += 1; lineStart = i + 1 }
+                    i += 1
+                }
+                token.kind = .string
+                token.end = i + 1
+            } else {
+                token.kind = .punctuation
+                token.end = index + 1
+            }
+            index = token.end
+            previousKind = token.kind
+            previousEnd = token.end
+            return token
+        }
+    }
+
+    /// 1-based column in characters (UTF-8 continuation bytes are not counted).
+    func column(of offset: Int, lineStart: Int) -> Int {
+        var col = 1
+        var i = lineStart
+        while i < offset && i < source.bytes.count {
+            if source.bytes[i] & 0xC0 != 0x80 { col += 1 }
+            i += 1
+        }
+        return col
+    }
+}
+
+@inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 48 < 10 }
+@inline(__always) func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20) &- 97 < 6 }
+@inline(__always) func isIdentStart(_ c: UInt8) -> Bool { (c | 0x20) &- 97 < 26 || c == UInt8(ascii: "_") }
+@inline(__always) func isIdentContinue(_ c: UInt8) -> Bool { isIdentStart(c) || isDigit(c) }

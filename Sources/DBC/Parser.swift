@@ -1,0 +1,563 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Parses the whole Vector DBC grammar into a `DBCFileSyntax`.
+///
+/// Errors stop the parse and carry file:line:column and what was expected; unknown sections
+/// are skipped with a warning, as Vector's own tools do.
+public struct DBCParser {
+    var lexer: Lexer
+    var lookahead: Token?
+    var current: Token
+    var syntax: DBCFileSyntax
+
+    public static func parse(_ source: SourceText) throws(DBCError) -> DBCFileSyntax {
+        var parser = try DBCParser(source: source)
+        try parser.parseFile()
+        return parser.syntax
+    }
+
+    public static func parse(path: String) throws(DBCError) -> DBCFileSyntax {
+        try parse(SourceText.load(path: path))
+    }
+
+    init(source: SourceText) throws(DBCError) {
+        lexer = Lexer(source: source)
+        syntax = DBCFileSyntax(fileName: source.fileName, encoding: source.encoding)
+        current = Token(kind: .end, start: 0, end: 0, line: 1, lineStart: 0, startsLine: true)
+        current = try lexer.next()
+    }
+
+    static let knownKeywords: Set<String> = [
+        "VERSION", "NS_", "BS_", "BU_", "VAL_TABLE_", "BO_", "SG_", "BO_TX_BU_", "EV_", "ENVVAR_DATA_", "CM_",
+        "BA_DEF_", "BA_DEF_DEF_", "BA_", "BA_DEF_REL_", "BA_DEF_DEF_REL_", "BA_REL_", "VAL_", "SIG_GROUP_",
+        "SIG_VALTYPE_", "SG_MUL_VAL_",
+    ]
+
+    // MARK: tokens
+
+    mutating func advance() throws(DBCError) {
+        if let t = lookahead { current = t; lookahead = nil } else { current = try lexer.next() }
+    }
+
+    mutating func peekNext() throws(DBCError) -> Token {
+        if let t = lookahead { return t }
+        let t = try lexer.next()
+        lookahead = t
+        return t
+    }
+
+    func text(_ t: Token) -> String {
+        lexer.source.bytes.withUnsafeBufferPointer { String(decoding: $0[t.start..<t.end], as: UTF8.self) }
+    }
+
+    func position(_ t: Token) -> SourcePosition {
+        SourcePosition(line: t.line, column: lexer.column(of: t.start, lineStart: t.lineStart))
+    }
+
+    func isPunct(_ c: Character) -> Bool {
+        current.kind == .punctuation && lexer.source.bytes[current.start] == c.asciiValue!
+    }
+
+    func isKeyword(_ k: StaticString) -> Bool {
+        guard current.kind == .identifier, current.end - current.start == k.utf8CodeUnitCount else { return false }
+        return k.withUTF8Buffer { kw in
+            for i in 0..<kw.count where lexer.source.bytes[current.start + i] != kw[i] { return false }
+            return true
+        }
+    }
+
+    func describe(_ t: Token) -> String {
+        switch t.kind {
+        case .end: return "end of file"
+        case .string: return "a string"
+        default:
+            let s = text(t)
+            return "'" + (s.count > 40 ? String(s.prefix(40)) + "…" : s) + "'"
+        }
+    }
+
+    func fail(_ expected: String, at t: Token? = nil) -> DBCError {
+        let t = t ?? current
+        let p = position(t)
+        return DBCError(file: syntax.fileName, line: p.line, column: p.column,
+                        message: "expected \(expected), found \(describe(t))")
+    }
+
+    mutating func expectPunct(_ c: Character, _ context: String = "") throws(DBCError) {
+        guard isPunct(c) else { throw fail("'\(c)'" + (context.isEmpty ? "" : " \(context)")) }
+        try advance()
+    }
+
+    mutating func expectIdentifier(_ what: String) throws(DBCError) -> String {
+        guard current.kind == .identifier else { throw fail(what) }
+        let s = text(current)
+        try advance()
+        return s
+    }
+
+    mutating func expectString(_ what: String) throws(DBCError) -> String {
+        guard current.kind == .string else { throw fail(what) }
+        let s = unescape(current)
+        try advance()
+        return s
+    }
+
+    mutating func expectNumber(_ what: String) throws(DBCError) -> DBCNumber {
+        guard current.kind == .number else { throw fail(what) }
+        let n = number(current)
+        try advance()
+        return n
+    }
+
+    mutating func expectInteger(_ what: String, in range: ClosedRange<Int128>) throws(DBCError) -> Int128 {
+        let t = current
+        let n = try expectNumber(what)
+        guard let i = n.integer, range.contains(i) else {
+            let p = position(t)
+            throw DBCError(file: syntax.fileName, line: p.line, column: p.column,
+                           message: "expected \(what) (an integer from \(range.lowerBound) to \(range.upperBound)), found \(describe(t))")
+        }
+        return i
+    }
+
+    mutating func expectMessageID() throws(DBCError) -> UInt32 {
+        UInt32(try expectInteger("a message id", in: 0...0xFFFF_FFFF))
+    }
+
+    func number(_ t: Token) -> DBCNumber {
+        lexer.source.bytes.withUnsafeBufferPointer { b -> DBCNumber in
+            var i = t.start
+            var negative = false
+            if b[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if b[i] == UInt8(ascii: "+") { i += 1 }
+            var integer: Int128? = 0
+            if b[i] == UInt8(ascii: "0") && (b[i + 1] | 0x20) == UInt8(ascii: "x") {
+                i += 2
+                var v: Int128 = 0
+                while i < t.end {
+                    let c = b[i]
+                    let d = isDigit(c) ? c - 48 : (c | 0x20) - 87
+                    if v > Int128(UInt64.max) { integer = nil; break }
+                    v = v * 16 + Int128(d)
+                    i += 1
+                }
+                if integer != nil { integer = negative ? -v : v }
+                return DBCNumber(double: Double(integer ?? 0), integer: integer)
+            }
+            var v: Int128 = 0
+            var j = i
+            while j < t.end, isDigit(b[j]) {
+                if v > Int128(UInt64.max) { integer = nil }
+                if integer != nil { v = v * 10 + Int128(b[j] - 48) }
+                j += 1
+            }
+            if j == t.end, integer != nil {
+                let exact = negative ? -v : v
+                return DBCNumber(double: Double(exact), integer: exact)
+            }
+            // A decimal fraction or exponent: strtod on the NUL-terminated source, then see
+            // whether the value is integral ("1.0", "2E+3" are integers to Vector's tools).
+            let d = strtod(UnsafeRawPointer(b.baseAddress! + t.start).assumingMemoryBound(to: CChar.self), nil)
+            var exact: Int128? = nil
+            if d.isFinite, d == d.rounded(.towardZero), d.magnitude < 1.8446744073709552e19 { exact = Int128(d) }
+            return DBCNumber(double: d, integer: exact)
+        }
+    }
+
+    func unescape(_ t: Token) -> String {
+        lexer.source.bytes.withUnsafeBufferPointer { b -> String in
+            let body = b[(t.start + 1)..<(t.end - 1)]
+            if !body.contains(UInt8(ascii: "\\")) && !body.contains(0x0D) { return String(decoding: body, as: UTF8.self) }
+            var out: [UInt8] = []
+            out.reserveCapacity(body.count)
+            var i = body.startIndex
+            while i < body.endIndex {
+                let c = body[i]
+                if c == UInt8(ascii: "\\"), i + 1 < body.endIndex,
+                   body[i + 1] == UInt8(ascii: "\"") || body[i + 1] == UInt8(ascii: "\\") {
+                    out.append(body[i + 1]); i += 2; continue
+                }
+                if c == 0x0D, i + 1 < body.endIndex, body[i + 1] == 0x0A { i += 1; continue }  // CRLF inside a string
+                out.append(c)
+                i += 1
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    // MARK: file
+
+    mutating func parseFile() throws(DBCError) {
+        while current.kind != .end {
+            guard current.kind == .identifier else {
+                throw fail("a section keyword (VERSION, BU_, BO_, SG_, CM_, BA_, VAL_, ...)")
+            }
+            let keyword = current
+            let pos = position(keyword)
+            let name = text(keyword)
+            try advance()
+            switch name {
+            case "VERSION":
+                syntax.statements.append(.version(try expectString("the version string after VERSION"), pos))
+            case "NS_": try parseNewSymbols(pos)
+            case "BS_": try parseBitTiming(pos)
+            case "BU_": try parseNodes(pos)
+            case "VAL_TABLE_": try parseValueTable(pos)
+            case "BO_": try parseMessage(pos)
+            case "SG_": throw fail("BO_ before SG_ (a signal must follow its message)", at: keyword)
+            case "BO_TX_BU_": try parseTransmitters(pos)
+            case "EV_": try parseEnvironmentVariable(pos)
+            case "ENVVAR_DATA_":
+                let n = try expectIdentifier("an environment variable name")
+                try expectPunct(":")
+                let size = try expectInteger("a data size", in: 0...Int128(Int32.max))
+                try expectPunct(";")
+                syntax.statements.append(.environmentVariableData(name: n, size: Int(size), pos))
+            case "CM_": try parseComment(pos)
+            case "BA_DEF_": try parseAttributeDefinition(pos, relation: false)
+            case "BA_DEF_REL_": try parseAttributeDefinition(pos, relation: true)
+            case "BA_DEF_DEF_", "BA_DEF_DEF_REL_":
+                let n = try expectString("the attribute name (a string)")
+                let v = try parseAttributeValue()
+                try expectPunct(";", "ending BA_DEF_DEF_")
+                syntax.statements.append(.attributeDefault(name: n, value: v, relation: name == "BA_DEF_DEF_REL_", pos))
+            case "BA_": try parseAttribute(pos)
+            case "BA_REL_": try parseAttributeRelation(pos)
+            case "VAL_": try parseValueDescriptions(pos)
+            case "SIG_GROUP_": try parseSignalGroup(pos)
+            case "SIG_VALTYPE_": try parseSignalValueType(pos)
+            case "SG_MUL_VAL_": try parseMultiplexedValues(pos)
+            default:
+                try skipUnknown(name, pos)
+            }
+        }
+    }
+
+    mutating func skipUnknown(_ name: String, _ pos: SourcePosition) throws(DBCError) {
+        syntax.warnings.append(DBCDiagnostic(.warning, file: syntax.fileName, position: pos, check: "unknown-section",
+                                             "unknown section '\(name)' skipped"))
+        syntax.statements.append(.unknown(keyword: name, pos))
+        while current.kind != .end {
+            if isPunct(";") { try advance(); return }
+            if current.startsLine, current.kind == .identifier, Self.knownKeywords.contains(text(current)) { return }
+            try advance()
+        }
+    }
+
+    mutating func parseNewSymbols(_ pos: SourcePosition) throws(DBCError) {
+        try expectPunct(":", "after NS_")
+        var symbols: [String] = []
+        // The symbol list is the indented block under NS_; it ends at BS_ or at a line that starts in column 1.
+        while current.kind == .identifier, !isKeyword("BS_"), !(current.startsLine && current.start == current.lineStart) {
+            symbols.append(text(current))
+            try advance()
+        }
+        syntax.statements.append(.newSymbols(symbols, pos))
+    }
+
+    mutating func parseBitTiming(_ pos: SourcePosition) throws(DBCError) {
+        try expectPunct(":", "after BS_")
+        if current.kind == .number, !current.startsLine {
+            _ = try expectNumber("the baud rate")
+            if isPunct(":") {
+                try advance()
+                _ = try expectNumber("BTR1")
+                try expectPunct(",")
+                _ = try expectNumber("BTR2")
+            }
+        }
+        syntax.statements.append(.bitTiming(pos))
+    }
+
+    mutating func parseNodes(_ pos: SourcePosition) throws(DBCError) {
+        try expectPunct(":", "after BU_")
+        var nodes: [(name: String, position: SourcePosition)] = []
+        while current.kind == .identifier, !(current.startsLine && Self.knownKeywords.contains(text(current))) {
+            nodes.append((text(current), position(current)))
+            try advance()
+        }
+        syntax.statements.append(.nodes(nodes, pos))
+    }
+
+    mutating func parseValueEntries() throws(DBCError) -> [(value: Int128, label: String)] {
+        var entries: [(value: Int128, label: String)] = []
+        while current.kind == .number {
+            let t = current
+            let n = try expectNumber("a value")
+            guard let v = n.integer else { throw fail("an integer value", at: t) }
+            entries.append((v, try expectString("the label (a string) for value \(v)")))
+        }
+        try expectPunct(";", "or another value and label")
+        return entries
+    }
+
+    mutating func parseValueTable(_ pos: SourcePosition) throws(DBCError) {
+        let name = try expectIdentifier("the value table name")
+        syntax.statements.append(.valueTable(name: name, entries: try parseValueEntries(), pos))
+    }
+
+    mutating func parseMessage(_ pos: SourcePosition) throws(DBCError) {
+        let id = try expectMessageID()
+        let name = try expectIdentifier("the message name")
+        try expectPunct(":", "after the message name")
+        let length = try expectInteger("the message length in bytes", in: 0...64)
+        let sender = try expectIdentifier("the sending node (or Vector__XXX)")
+        var message = MessageSyntax(rawID: id, name: name, length: Int(length), sender: sender, signals: [], position: pos)
+        while isKeyword("SG_") {
+            let sp = position(current)
+            try advance()
+            message.signals.append(try parseSignal(sp))
+        }
+        syntax.statements.append(.message(message))
+    }
+
+    mutating func parseSignal(_ pos: SourcePosition) throws(DBCError) -> SignalSyntax {
+        let name = try expectIdentifier("the signal name")
+        var mux = ""
+        if current.kind == .identifier {
+            mux = text(current)
+            guard Self.isMultiplexIndicator(mux) else { throw fail("a multiplex indicator (M, m<n> or m<n>M) or ':'") }
+            try advance()
+        }
+        try expectPunct(":", "after the signal name")
+        let start = try expectInteger("the start bit", in: 0...511)
+        try expectPunct("|", "between start bit and length")
+        let length = try expectInteger("the signal length in bits", in: 0...512)
+        try expectPunct("@", "before the byte order")
+        let order = try expectInteger("the byte order (0 = Motorola, 1 = Intel)", in: 0...1)
+        guard isPunct("+") || isPunct("-") else { throw fail("'+' (unsigned) or '-' (signed)") }
+        let signed = isPunct("-")
+        try advance()
+        try expectPunct("(", "before factor and offset")
+        let factor = try expectNumber("the factor")
+        try expectPunct(",", "between factor and offset")
+        let offset = try expectNumber("the offset")
+        try expectPunct(")", "after the offset")
+        try expectPunct("[", "before minimum and maximum")
+        let minimum = try expectNumber("the minimum")
+        try expectPunct("|", "between minimum and maximum")
+        let maximum = try expectNumber("the maximum")
+        try expectPunct("]", "after the maximum")
+        let unit = try expectString("the unit (a string, may be empty)")
+        var receivers: [String] = []
+        while current.kind == .identifier, !current.startsLine {
+            receivers.append(text(current))
+            try advance()
+            if isPunct(","), !current.startsLine { try advance() }
+        }
+        return SignalSyntax(name: name, multiplexIndicator: mux, startBit: Int(start), length: Int(length),
+                            byteOrder: Int(order), isSigned: signed, factor: factor.double, offset: offset.double,
+                            minimum: minimum.double, maximum: maximum.double, unit: unit, receivers: receivers, position: pos)
+    }
+
+    static func isMultiplexIndicator(_ s: String) -> Bool {
+        if s == "M" { return true }
+        var u = Substring(s)
+        guard u.first == "m" else { return false }
+        u = u.dropFirst()
+        if u.last == "M" { u = u.dropLast() }
+        return !u.isEmpty && u.allSatisfy(\.isASCII) && u.allSatisfy(\.isNumber)
+    }
+
+    mutating func parseTransmitters(_ pos: SourcePosition) throws(DBCError) {
+        let id = try expectMessageID()
+        try expectPunct(":", "after the message id")
+        var nodes: [String] = []
+        while current.kind == .identifier {
+            nodes.append(text(current))
+            try advance()
+            if isPunct(",") { try advance() }
+        }
+        try expectPunct(";", "ending BO_TX_BU_")
+        syntax.statements.append(.messageTransmitters(rawID: id, nodes: nodes, pos))
+    }
+
+    mutating func parseEnvironmentVariable(_ pos: SourcePosition) throws(DBCError) {
+        let name = try expectIdentifier("the environment variable name")
+        try expectPunct(":", "after the environment variable name")
+        let type = try expectInteger("the variable type (0 integer, 1 float, 2 string)", in: 0...2)
+        try expectPunct("[")
+        let minimum = try expectNumber("the minimum")
+        try expectPunct("|")
+        let maximum = try expectNumber("the maximum")
+        try expectPunct("]")
+        let unit = try expectString("the unit")
+        let initial = try expectNumber("the initial value")
+        let id = try expectNumber("the environment variable id")
+        let access = try expectIdentifier("the access type (DUMMY_NODE_VECTOR0..3 or 8000..8003)")
+        var nodes: [String] = []
+        while current.kind == .identifier {
+            nodes.append(text(current))
+            try advance()
+            if isPunct(",") { try advance() }
+        }
+        try expectPunct(";", "ending EV_")
+        syntax.statements.append(.environmentVariable(name: name, type: Int(type), minimum: minimum.double, maximum: maximum.double,
+                                                      unit: unit, initial: initial.double, id: Int64(id.integer ?? 0),
+                                                      accessType: access, nodes: nodes, pos))
+    }
+
+    mutating func parseComment(_ pos: SourcePosition) throws(DBCError) {
+        var object = DBCObjectKind.network
+        var node: String?, rawID: UInt32?, name: String?
+        if current.kind == .identifier {
+            switch text(current) {
+            case "BU_": try advance(); object = .node; node = try expectIdentifier("the node name")
+            case "BO_": try advance(); object = .message; rawID = try expectMessageID()
+            case "SG_":
+                try advance(); object = .signal
+                rawID = try expectMessageID()
+                name = try expectIdentifier("the signal name")
+            case "EV_": try advance(); object = .environmentVariable; name = try expectIdentifier("the environment variable name")
+            default: throw fail("BU_, BO_, SG_, EV_ or the comment string")
+            }
+        }
+        let text = try expectString("the comment (a string)")
+        try expectPunct(";", "ending CM_")
+        syntax.statements.append(.comment(object: object, node: node, rawID: rawID, name: name, text: text, pos))
+    }
+
+    mutating func parseObjectKind(relation: Bool) throws(DBCError) -> DBCObjectKind {
+        guard current.kind == .identifier else { return .network }
+        let kinds: [DBCObjectKind] = relation ? [.nodeSignal, .nodeEnvironmentVariable, .nodeMessage]
+                                              : [.node, .message, .signal, .environmentVariable]
+        let t = text(current)
+        guard let k = kinds.first(where: { $0.rawValue == t }) else {
+            throw fail(relation ? "BU_SG_REL_, BU_EV_REL_ or BU_BO_REL_" : "BU_, BO_, SG_, EV_ or the attribute name")
+        }
+        try advance()
+        return k
+    }
+
+    mutating func parseAttributeDefinition(_ pos: SourcePosition, relation: Bool) throws(DBCError) {
+        let object = try parseObjectKind(relation: relation)
+        let name = try expectString("the attribute name (a string)")
+        let kindText = try expectIdentifier("the attribute type (INT, HEX, FLOAT, STRING or ENUM)")
+        guard let kind = AttributeTypeSyntax.Kind(rawValue: kindText) else {
+            throw DBCError(file: syntax.fileName, line: pos.line, column: pos.column,
+                           message: "expected the attribute type INT, HEX, FLOAT, STRING or ENUM, found '\(kindText)'")
+        }
+        var type = AttributeTypeSyntax(kind: kind)
+        switch kind {
+        case .int, .hex, .float:
+            type.minimum = try expectNumber("the minimum")
+            type.maximum = try expectNumber("the maximum")
+        case .string: break
+        case .enumeration:
+            while current.kind == .string {
+                type.enumValues.append(try expectString("an enum value"))
+                if isPunct(",") { try advance() }
+            }
+        }
+        try expectPunct(";", "ending the attribute definition")
+        syntax.statements.append(.attributeDefinition(object: object, name: name, type: type, relation: relation, pos))
+    }
+
+    mutating func parseAttributeValue() throws(DBCError) -> AttributeValueSyntax {
+        if current.kind == .string { return .string(try expectString("a value")) }
+        if current.kind == .number { return .number(try expectNumber("a value")) }
+        throw fail("the attribute value (a number or a string)")
+    }
+
+    mutating func parseAttribute(_ pos: SourcePosition) throws(DBCError) {
+        let name = try expectString("the attribute name (a string)")
+        let object = try parseObjectKind(relation: false)
+        var rawID: UInt32?, objectName: String?, node: String?
+        switch object {
+        case .node: node = try expectIdentifier("the node name")
+        case .message: rawID = try expectMessageID()
+        case .signal: rawID = try expectMessageID(); objectName = try expectIdentifier("the signal name")
+        case .environmentVariable: objectName = try expectIdentifier("the environment variable name")
+        default: break
+        }
+        let value = try parseAttributeValue()
+        try expectPunct(";", "ending BA_")
+        syntax.statements.append(.attribute(name: name, object: object, node: node, rawID: rawID, objectName: objectName, value: value, pos))
+    }
+
+    mutating func parseAttributeRelation(_ pos: SourcePosition) throws(DBCError) {
+        let name = try expectString("the attribute name (a string)")
+        let object = try parseObjectKind(relation: true)
+        guard object != .network else { throw fail("BU_SG_REL_, BU_EV_REL_ or BU_BO_REL_") }
+        let node = try expectIdentifier("the node name")
+        var rawID: UInt32?, objectName: String?
+        switch object {
+        case .nodeSignal:
+            guard isKeyword("SG_") else { throw fail("SG_") }
+            try advance()
+            rawID = try expectMessageID()
+            objectName = try expectIdentifier("the signal name")
+        case .nodeEnvironmentVariable: objectName = try expectIdentifier("the environment variable name")
+        default: rawID = try expectMessageID()
+        }
+        let value = try parseAttributeValue()
+        try expectPunct(";", "ending BA_REL_")
+        syntax.statements.append(.attribute(name: name, object: object, node: node, rawID: rawID, objectName: objectName, value: value, pos))
+    }
+
+    mutating func parseValueDescriptions(_ pos: SourcePosition) throws(DBCError) {
+        if current.kind == .number {
+            let id = try expectMessageID()
+            let signal = try expectIdentifier("the signal name")
+            syntax.statements.append(.valueDescriptions(rawID: id, name: signal, entries: try parseValueEntries(), pos))
+        } else {
+            let env = try expectIdentifier("a message id or an environment variable name")
+            syntax.statements.append(.valueDescriptions(rawID: nil, name: env, entries: try parseValueEntries(), pos))
+        }
+    }
+
+    mutating func parseSignalGroup(_ pos: SourcePosition) throws(DBCError) {
+        let id = try expectMessageID()
+        let name = try expectIdentifier("the signal group name")
+        let reps = try expectInteger("the repetitions", in: 0...Int128(Int32.max))
+        try expectPunct(":", "before the signal list")
+        var signals: [String] = []
+        while current.kind == .identifier {
+            signals.append(text(current))
+            try advance()
+            if isPunct(",") { try advance() }
+        }
+        try expectPunct(";", "ending SIG_GROUP_")
+        syntax.statements.append(.signalGroup(rawID: id, name: name, repetitions: Int(reps), signals: signals, pos))
+    }
+
+    mutating func parseSignalValueType(_ pos: SourcePosition) throws(DBCError) {
+        let id = try expectMessageID()
+        let signal = try expectIdentifier("the signal name")
+        if isPunct(":") { try advance() }
+        let type = try expectInteger("the value type (0 integer, 1 float32, 2 float64)", in: 0...3)
+        try expectPunct(";", "ending SIG_VALTYPE_")
+        syntax.statements.append(.signalValueType(rawID: id, signal: signal, type: Int(type), pos))
+    }
+
+    mutating func parseMultiplexedValues(_ pos: SourcePosition) throws(DBCError) {
+        let id = try expectMessageID()
+        let signal = try expectIdentifier("the multiplexed signal name")
+        let mux = try expectIdentifier("the multiplexer signal name")
+        var ranges: [ClosedRange<Int64>] = []
+        while current.kind == .number {
+            let lowToken = current
+            let low = try expectNumber("the range start")
+            var high: DBCNumber
+            if isPunct("-") {
+                try advance()
+                high = try expectNumber("the range end")
+            } else if current.kind == .number, lexer.source.bytes[current.start] == UInt8(ascii: "-") {
+                high = try expectNumber("the range end")  // "3 -5" lexes the end as a negative number
+                high.integer = high.integer.map { -$0 }
+            } else {
+                throw fail("'-' and the range end (ranges are written low-high)")
+            }
+            guard let l = low.integer, let h = high.integer, l >= 0, h >= l, h <= Int128(Int64.max) else {
+                throw fail("a range low-high of non-negative integers with low <= high", at: lowToken)
+            }
+            ranges.append(Int64(l)...Int64(h))
+            if isPunct(",") { try advance() }
+        }
+        try expectPunct(";", "ending SG_MUL_VAL_")
+        syntax.statements.append(.multiplexedValues(rawID: id, signal: signal, multiplexer: mux, ranges: ranges, pos))
+    }
+}

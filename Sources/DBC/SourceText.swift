@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The bytes of a DBC file as UTF-8, whatever encoding the file used.
+///
+/// DBC files from Vector tools are usually cp1252; newer ones are UTF-8. A file that is valid
+/// UTF-8 is taken as such; anything else is read as cp1252, which maps every byte.
+public struct SourceText: Sendable {
+    public enum Encoding: String, Sendable { case utf8 = "UTF-8", cp1252 = "cp1252" }
+
+    public let fileName: String
+    /// UTF-8 text followed by one NUL byte, so scanners may look one past the end.
+    public let bytes: [UInt8]
+    public let encoding: Encoding
+
+    public init(fileName: String, data: [UInt8]) {
+        self.fileName = fileName
+        var body = data[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        if Self.isValidUTF8(body) {
+            encoding = .utf8
+            var b = Array(body)
+            b.append(0)
+            bytes = b
+        } else {
+            encoding = .cp1252
+            var b: [UInt8] = []
+            b.reserveCapacity(body.count + body.count / 8 + 1)
+            for byte in body {
+                if byte < 0x80 { b.append(byte); continue }
+                let scalar = Self.cp1252High[Int(byte - 0x80)]
+                b.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+            }
+            b.append(0)
+            bytes = b
+        }
+    }
+
+    public init(fileName: String, string: String) {
+        self.init(fileName: fileName, data: Array(string.utf8))
+    }
+
+    /// Reads a whole file with one `read` loop.
+    public static func load(path: String) throws(DBCError) -> SourceText {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw DBCError(file: path, line: 0, column: 0, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var data: [UInt8] = []
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_size > 0 { data.reserveCapacity(Int(st.st_size) + 1) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DBCError(file: path, line: 0, column: 0, message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            data.append(contentsOf: chunk[0..<n])
+        }
+        return SourceText(fileName: path, data: data)
+    }
+
+    static func isValidUTF8(_ data: ArraySlice<UInt8>) -> Bool {
+        // Fast ASCII scan first: most DBC files are pure ASCII.
+        var allASCII = true
+        data.withUnsafeBytes { raw in
+            var i = 0
+            let n = raw.count
+            while i + 8 <= n {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { allASCII = false; return }
+                i += 8
+            }
+            while i < n { if raw[i] >= 0x80 { allASCII = false; return }; i += 1 }
+        }
+        if allASCII { return true }
+        var it = data.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&it) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+
+    /// Windows-1252 0x80–0x9F; 0xA0–0xFF equal Latin-1. Undefined bytes map to their C1 code point.
+    static let cp1252High: [UInt32] = [
+        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
+        0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+    ] + (0xA0...0xFF).map { UInt32($0) }
+}
+
+/// A place in a DBC file: 1-based line and column (columns count characters, not bytes).
+public struct SourcePosition: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public init(line: Int, column: Int) { self.line = line; self.column = column }
+    public static func < (a: Self, b: Self) -> Bool { (a.line, a.column) < (b.line, b.column) }
+    public var description: String { "\(line):\(column)" }
+}
+
+/// A DBC problem at a place in a file, printed as compilers print them.
+public struct DBCError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+}

@@ -1,0 +1,110 @@
+/// The DBC file as written: one node per statement, each with its source position.
+/// The descriptor model (`Database`) is built from this and knows nothing of syntax.
+public struct DBCFileSyntax: Sendable {
+    public var fileName: String
+    public var encoding: SourceText.Encoding
+    public var statements: [DBCStatement] = []
+    /// Problems that did not stop parsing (unknown sections skipped, for example).
+    public var warnings: [DBCDiagnostic] = []
+}
+
+public enum DBCObjectKind: String, Sendable {
+    case network = "", node = "BU_", message = "BO_", signal = "SG_", environmentVariable = "EV_"
+    case nodeSignal = "BU_SG_REL_", nodeEnvironmentVariable = "BU_EV_REL_", nodeMessage = "BU_BO_REL_"
+}
+
+/// A number as written: integral ones keep their exact integer value as well.
+public struct DBCNumber: Sendable, Equatable {
+    public var double: Double
+    /// The exact value when the literal is an integer (decimal or hex) that fits.
+    public var integer: Int128?
+    public init(double: Double, integer: Int128?) { self.double = double; self.integer = integer }
+}
+
+public enum AttributeValueSyntax: Sendable, Equatable {
+    case number(DBCNumber)
+    case string(String)
+}
+
+public struct AttributeTypeSyntax: Sendable, Equatable {
+    public enum Kind: String, Sendable { case int = "INT", hex = "HEX", float = "FLOAT", string = "STRING", enumeration = "ENUM" }
+    public var kind: Kind
+    public var minimum: DBCNumber?
+    public var maximum: DBCNumber?
+    public var enumValues: [String] = []
+}
+
+public struct SignalSyntax: Sendable {
+    public var name: String
+    /// `M`, `m3`, `m3M`, or empty.
+    public var multiplexIndicator: String
+    public var startBit: Int
+    public var length: Int
+    /// 1 = Intel (little-endian), 0 = Motorola (big-endian).
+    public var byteOrder: Int
+    public var isSigned: Bool
+    public var factor: Double
+    public var offset: Double
+    public var minimum: Double
+    public var maximum: Double
+    public var unit: String
+    public var receivers: [String]
+    public var position: SourcePosition
+}
+
+public struct MessageSyntax: Sendable {
+    public var rawID: UInt32
+    public var name: String
+    public var length: Int
+    public var sender: String
+    public var signals: [SignalSyntax]
+    public var position: SourcePosition
+}
+
+public enum DBCStatement: Sendable {
+    case version(String, SourcePosition)
+    case newSymbols([String], SourcePosition)
+    case bitTiming(SourcePosition)
+    case nodes([(name: String, position: SourcePosition)], SourcePosition)
+    case valueTable(name: String, entries: [(value: Int128, label: String)], SourcePosition)
+    case message(MessageSyntax)
+    case messageTransmitters(rawID: UInt32, nodes: [String], SourcePosition)
+    case environmentVariable(name: String, type: Int, minimum: Double, maximum: Double, unit: String,
+                             initial: Double, id: Int64, accessType: String, nodes: [String], SourcePosition)
+    case environmentVariableData(name: String, size: Int, SourcePosition)
+    case comment(object: DBCObjectKind, node: String?, rawID: UInt32?, name: String?, text: String, SourcePosition)
+    case attributeDefinition(object: DBCObjectKind, name: String, type: AttributeTypeSyntax, relation: Bool, SourcePosition)
+    case attributeDefault(name: String, value: AttributeValueSyntax, relation: Bool, SourcePosition)
+    /// `BA_` and `BA_REL_`; `node` is set for relations, `rawID`/`name` name the object.
+    case attribute(name: String, object: DBCObjectKind, node: String?, rawID: UInt32?, objectName: String?,
+                   value: AttributeValueSyntax, SourcePosition)
+    case valueDescriptions(rawID: UInt32?, name: String, entries: [(value: Int128, label: String)], SourcePosition)
+    case signalGroup(rawID: UInt32, name: String, repetitions: Int, signals: [String], SourcePosition)
+    case signalValueType(rawID: UInt32, signal: String, type: Int, SourcePosition)
+    case multiplexedValues(rawID: UInt32, signal: String, multiplexer: String,
+                           ranges: [ClosedRange<Int64>], SourcePosition)
+    case unknown(keyword: String, SourcePosition)
+}
+
+/// A warning or error tied to a place, as lint and the parser report them.
+public struct DBCDiagnostic: Sendable, CustomStringConvertible, Equatable {
+    public enum Severity: String, Sendable { case error, warning }
+    public var severity: Severity
+    public var file: String
+    public var position: SourcePosition
+    public var message: String
+    /// A short stable name for the check that produced it (`overlap`, `unknown-section`, ...).
+    public var check: String
+
+    public init(_ severity: Severity, file: String, position: SourcePosition, check: String, _ message: String) {
+        self.severity = severity
+        self.file = file
+        self.position = position
+        self.message = message
+        self.check = check
+    }
+
+    public var description: String {
+        "\(file):\(position.line):\(position.column): \(severity.rawValue): \(message) [\(check)]"
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CANBus
+
+/// Buffered writes to a file descriptor; a closed pipe (`| head`) ends the program quietly.
+struct OutputSink {
+    let fd: Int32
+    var buffer = TextBuffer(capacity: 1 << 17)
+    let flushThreshold = 1 << 16
+
+    init(fd: Int32 = 1) {
+        self.fd = fd
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    @inline(__always)
+    mutating func flushIfNeeded() {
+        if buffer.count >= flushThreshold { flush() }
+    }
+
+    mutating func flush() {
+        buffer.bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EPIPE { exit(0) }
+                    printError("vehicle-gateway: write failed: \(String(cString: strerror(errno)))")
+                    exit(74)
+                }
+                offset += n
+            }
+        }
+        buffer.removeAll()
+    }
+
+    mutating func write(_ text: String) {
+        buffer.append(text)
+        flushIfNeeded()
+    }
+}
+
+/// Writes a line to standard error, unbuffered.
+func printError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+}
