@@ -21,9 +21,10 @@ public enum CANFDLength {
 
 /// A classic CAN data frame: 0–8 bytes, 16 bytes in memory.
 public struct CANDataFrame: Hashable, Sendable {
-    public var id: CANID
     /// Payload bytes in wire order: byte 0 of the frame is the first byte in memory.
+    /// (Declared first so the frame packs into 16 bytes.)
     public var data: UInt64
+    public var id: CANID
     /// Number of payload bytes, 0–8.
     public var length: UInt8
     /// The raw DLC 9–15 that a classic frame with 8 bytes may carry (candump's `_<dlc>`), else 0.

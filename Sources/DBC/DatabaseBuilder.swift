@@ -166,6 +166,32 @@ public enum DatabaseBuilder {
             }
         }
 
+        // Vector tools cut names to 32 characters and keep the full name in a string attribute.
+        for i in db.nodes.indices { if case .string(let long)? = db.nodes[i].attributes["SystemNodeLongSymbol"], !long.isEmpty { db.nodes[i].name = long } }
+        for i in db.environmentVariables.indices {
+            if case .string(let long)? = db.environmentVariables[i].attributes["SystemEnvVarLongSymbol"], !long.isEmpty { db.environmentVariables[i].name = long }
+        }
+        for mi in db.messages.indices {
+            if case .string(let long)? = db.messages[mi].attributes["SystemMessageLongSymbol"], !long.isEmpty { db.messages[mi].name = long }
+            var renamed: [String: String] = [:]
+            for si in db.messages[mi].signals.indices {
+                if case .string(let long)? = db.messages[mi].signals[si].attributes["SystemSignalLongSymbol"], !long.isEmpty {
+                    renamed[db.messages[mi].signals[si].name] = long
+                    db.messages[mi].signals[si].name = long
+                }
+            }
+            if !renamed.isEmpty {
+                for si in db.messages[mi].signals.indices {
+                    if let c = db.messages[mi].signals[si].multiplexCondition, let long = renamed[c.multiplexer] {
+                        db.messages[mi].signals[si].multiplexCondition?.multiplexer = long
+                    }
+                }
+                for g in db.messages[mi].signalGroups.indices {
+                    db.messages[mi].signalGroups[g].signals = db.messages[mi].signalGroups[g].signals.map { renamed[$0] ?? $0 }
+                }
+            }
+        }
+
         // Derived properties, with BA_DEF_DEF_ defaults where the object has no BA_ of its own.
         func defaultValue(_ name: String) -> AttributeValue? { definitions[name].flatMap { db.attributeDefinitions[$0].defaultValue } }
         for mi in db.messages.indices {

@@ -31,10 +31,12 @@ extension MessageCodec {
             }
             active[i] = true
             let physical: Double
-            if let v = values[s.name] { physical = v }
+            let given = values[s.name]
+            if let given { physical = given }
             else if useInitialValues { physical = s.initialPhysicalValue ?? s.offset }
             else { throw EncodeError(message: "no value given for a signal the multiplexer selects", signal: s.name) }
-            if checkRanges, s.minimum != 0 || s.maximum != 0, physical < s.minimum || physical > s.maximum {
+            // Initial values are often "not available" codes outside [min, max]; only given values are checked.
+            if checkRanges, given != nil, s.minimum != 0 || s.maximum != 0, physical < s.minimum || physical > s.maximum {
                 throw EncodeError(message: "\(physical) is outside [\(s.minimum), \(s.maximum)]", signal: s.name)
             }
             raws[i] = try rawValue(p, physical, name: s.name)

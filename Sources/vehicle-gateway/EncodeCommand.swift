@@ -37,7 +37,7 @@ struct EncodeCommand: ParsableCommand {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             if words.isEmpty || words[0].hasPrefix("#") { continue }
             guard words.count >= 3 else {
-                throw ValidationError("<stdin>:\(lineNumber): expected '<seconds.fraction> <interface> <Message> Sig=value ...'")
+                throw CLIFailure.exit("<stdin>:\(lineNumber): expected '<seconds.fraction> <interface> <Message> Sig=value ...'")
             }
             let timestamp = try parseTimestamp(words[0], line: lineNumber)
             let frame = try encode(codec, byName, words[2], Array(words.dropFirst(3)), where: "<stdin>:\(lineNumber)")
@@ -50,7 +50,7 @@ struct EncodeCommand: ParsableCommand {
     func parseTimestamp(_ text: String, line: Int) throws -> CANTimestamp {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let s = Int64(parts[0]), parts[1].count <= 9, let f = UInt32(parts[1]) else {
-            throw ValidationError("<stdin>:\(line):1: expected a timestamp like 1700000000.000000, found '\(text)'")
+            throw CLIFailure.exit("<stdin>:\(line):1: expected a timestamp like 1700000000.000000, found '\(text)'")
         }
         var ns = f
         for _ in parts[1].count..<9 { ns *= 10 }
@@ -61,26 +61,26 @@ struct EncodeCommand: ParsableCommand {
         guard let index = byName[name] ?? UInt32(name.replacing("0x", with: ""), radix: 16).flatMap({ v in
             codec.codecs.firstIndex { $0.message.id.value == v }
         }) else {
-            throw ValidationError("\(place): no message named \(name)")
+            throw CLIFailure.exit("\(place): no message named \(name)")
         }
         let mc = codec.codecs[index]
         var values: [String: Double] = [:]
         for pair in pairs {
-            guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("\(place): expected Signal=value, found '\(pair)'") }
+            guard let eq = pair.firstIndex(of: "=") else { throw CLIFailure.exit("\(place): expected Signal=value, found '\(pair)'") }
             let key = String(pair[..<eq]), text = String(pair[pair.index(after: eq)...])
             guard let si = mc.message.signals.firstIndex(where: { $0.name == key }) else {
-                throw ValidationError("\(place): message \(name) has no signal \(key)")
+                throw CLIFailure.exit("\(place): message \(name) has no signal \(key)")
             }
             let s = mc.message.signals[si]
             if let v = Double(text) { values[key] = v }
             else if let l = s.valueLabels.first(where: { $0.label == text }) { values[key] = Double(l.value) * s.factor + s.offset }
-            else { throw ValidationError("\(place): \(key)=\(text) is neither a number nor one of its labels") }
+            else { throw CLIFailure.exit("\(place): \(key)=\(text) is neither a number nor one of its labels") }
         }
         let bytes: [UInt8]
         do {
             bytes = try mc.encode(values, useInitialValues: true)
         } catch {
-            throw ValidationError("\(place): \(name): \(error)")
+            throw CLIFailure.exit("\(place): \(name): \(error)")
         }
         let m = mc.message
         if m.isFD || bytes.count > 8 {

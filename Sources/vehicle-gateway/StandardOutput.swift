@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ArgumentParser
 import CANBus
 
 /// Buffered writes to a file descriptor; a closed pipe (`| head`) ends the program quietly.
@@ -49,4 +50,18 @@ func printError(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
     line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+}
+
+/// A failure that is the input's fault: printed as is (no usage text), with a sysexits code.
+struct CLIFailure: Error {
+    var message: String
+    var exitCode: Int32 = 65  // EX_DATAERR
+}
+
+extension CLIFailure {
+    /// Prints the message and turns it into the exit code ArgumentParser understands.
+    static func exit(_ message: String, code: Int32 = 65) -> ExitCode {
+        printError("vehicle-gateway: " + message)
+        return ExitCode(code)
+    }
 }

@@ -1,0 +1,83 @@
+"""`vehicle-gateway decode`: formats, inputs, and what it says about bad input."""
+import json
+
+import can
+
+from conftest import DEMO_DBC, ROOT
+
+SPEED_FRAME = "0D0#10270100000000F0"  # VehicleSpeed = 100.00 km/h
+
+
+def test_jsonl_has_the_documented_shape(vg):
+    p = vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC, "-",
+           input=f"(1700000000.000001) vcan0 {SPEED_FRAME}\n(1700000000.000002) vcan0 7EE#00\n", check=0)
+    first, second = [json.loads(line) for line in p.stdout.splitlines()]
+    assert list(first) == ["t", "id", "extended", "message", "signals", "choices"]
+    assert first["t"] == 1700000000.000001 and first["id"] == 0x0D0 and first["extended"] is False
+    assert first["message"] == "VehicleSpeed"
+    assert abs(first["signals"]["VehicleSpeed"] - 100.0) < 1e-9
+    assert all(name in first["signals"] for name in first["choices"])
+    assert second == {"t": 1700000000.000002, "id": 0x7EE, "extended": False, "message": None, "error": "unknown id"}
+
+
+def test_timestamps_are_printed_exactly_as_logged(vg):
+    p = vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC, "-",
+           input=f"(1700000000.123456789) vcan0 {SPEED_FRAME}\n", check=0)
+    assert p.stdout.startswith('{"t": 1700000000.123456789,')
+
+
+def test_text_format_reads_like_cantools_decode(vg):
+    p = vg("decode", "--dbc", DEMO_DBC, input=f"(1700000000.000001) vcan0 {SPEED_FRAME}\n", check=0)
+    assert p.stdout.startswith(f"(1700000000.000001) vcan0 {SPEED_FRAME} :: VehicleSpeed(VehicleSpeed: 100 km/h")
+
+
+def test_console_format_decodes_like_the_log_format(vg):
+    log = vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC, input=f"(1.000000) vcan0 {SPEED_FRAME}\n", check=0)
+    console = vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC,
+                 input="(1.000000)  vcan0  0D0   [8]  10 27 01 00 00 00 00 F0\n", check=0)
+    assert log.stdout == console.stdout
+
+
+def test_malformed_line_is_reported_with_place_and_the_rest_decoded(vg, tmp_path):
+    log = tmp_path / "bad.log"
+    log.write_text(f"(1.000000) vcan0 {SPEED_FRAME}\n(2.000000) vcan0 0D0#1G\n(3.000000) vcan0 {SPEED_FRAME}\n")
+    p = vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC, log)
+    assert p.returncode == 65
+    assert len(p.stdout.splitlines()) == 2
+    assert f"{log}:2:23: error: expected a second hex digit" in p.stderr
+    strict = vg("decode", "--strict", "--format", "jsonl", "--dbc", DEMO_DBC, log)
+    assert strict.returncode == 65 and len(strict.stdout.splitlines()) == 1
+
+
+def test_missing_log_and_broken_dbc_say_what_and_where(vg, tmp_path):
+    p = vg("decode", "--dbc", DEMO_DBC, tmp_path / "nope.log")
+    assert p.returncode == 66 and "nope.log" in p.stderr and "No such file" in p.stderr
+    broken = tmp_path / "broken.dbc"
+    broken.write_text('BU_: A\nBO_ 1 M: 8 A\n SG_ S : 0|8@1+ (1,0) [0|0] "" A\nCM_ SG_ 1 S "x"\n')
+    p = vg("decode", "--dbc", broken, "-", input="")
+    assert p.returncode == 65
+    assert p.stderr.startswith(f"{broken}:5:1: error: expected ';' ending CM_, found end of file")
+
+
+def test_the_bundled_demo_log_decodes_without_errors(vg):
+    p = vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC, ROOT / "DBC" / "demo_drive.log", check=0)
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    assert len(rows) > 1000
+    assert not [r for r in rows if "error" in r]
+    assert {"VehicleSpeed", "Transmission", "GNSSPosition", "GNSSStatus"} <= {r["message"] for r in rows}
+
+
+def test_what_we_write_python_can_reads_back_identically(vg, tmp_path):
+    """encode --batch writes candump -l; python-can's reader must see the same frames we do."""
+    lines = "\n".join(f"1700000000.{i:06d} vcan0 VehicleSpeed VehicleSpeed={i * 0.5}" for i in range(100))
+    p = vg("encode", "--dbc", DEMO_DBC, "--batch", input=lines + "\n1700000001.000000 can1 GNSSPosition GNSSLatitude=48.1\n", check=0)
+    log = tmp_path / "ours.log"
+    log.write_text(p.stdout)
+    ours = [json.loads(l) for l in vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC, log, check=0).stdout.splitlines()]
+    theirs = list(can.CanutilsLogReader(str(log)))
+    assert len(ours) == len(theirs) == 101
+    for o, t in zip(ours, theirs):
+        assert o["id"] == t.arbitration_id and o["extended"] == t.is_extended_id
+        assert abs(o["t"] - t.timestamp) < 1e-6
+    assert ours[7]["signals"]["VehicleSpeed"] == 3.5
+    assert theirs[-1].channel == "can1" and theirs[-1].is_extended_id

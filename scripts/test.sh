@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it on a fresh clone:
+#   1. unit and property tests (XCTest) for every module,
+#   2. the command-line tests (pytest driving the real binary, python-can as a second reader),
+#   3. the differential test against cantools on the DBC fixtures.
+# It installs what it needs (a Python venv with cantools, python-can and pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/python-env.sh
+
+echo "== swift build (debug, with tests)"
+swift build --build-tests
+echo "== unit tests"
+swift test --skip-build
+
+export VG_BIN="$PWD/.build/debug/vehicle-gateway"
+echo "== command-line tests"
+python -m pytest -q Tests/cli
+echo "== differential test against cantools"
+python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
