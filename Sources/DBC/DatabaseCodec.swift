@@ -10,6 +10,11 @@ public struct DatabaseCodec: Sendable {
     @usableFromInline let extendedMask: Int
     /// The most signals any message has: the size a decode buffer needs.
     public let maxSignalCount: Int
+    /// Every message's plan and ranges in two flat arrays, so decoding by index touches no
+    /// per-message object (copying a `MessageCodec` would retain its arrays and strings).
+    @usableFromInline let plans: [SignalPlan]
+    @usableFromInline let ranges: [ClosedRange<Int64>]
+    @usableFromInline let spans: [(planStart: Int32, planCount: Int32)]
 
     public init(_ databases: [Database]) {
         var codecs: [MessageCodec] = []
@@ -35,6 +40,18 @@ public struct DatabaseCodec: Sendable {
             keys[slot] = key
             values[slot] = value
         }
+        var plans: [SignalPlan] = []
+        var ranges: [ClosedRange<Int64>] = []
+        var spans: [(planStart: Int32, planCount: Int32)] = []
+        for c in codecs {
+            spans.append((Int32(plans.count), Int32(c.plan.count)))
+            let base = Int32(ranges.count)
+            plans.append(contentsOf: c.plan.map { p in var p = p; p.rangeStart += base; return p })
+            ranges.append(contentsOf: c.ranges)
+        }
+        self.plans = plans
+        self.ranges = ranges
+        self.spans = spans
         self.codecs = codecs
         self.standard = standard
         self.extendedKeys = keys
@@ -68,4 +85,17 @@ public struct DatabaseCodec: Sendable {
     }
 
     public func codec(for id: CANID) -> MessageCodec? { index(of: id).map { codecs[$0] } }
+
+    /// Decodes a payload of the message at `index` (from `index(of:)`); `out` needs room for
+    /// that message's signals, in `Message.signals` order. Allocates and retains nothing.
+    @inlinable
+    public func decode(messageAt index: Int, _ payload: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<DecodedValue>) {
+        plans.withUnsafeBufferPointer { plans in
+            ranges.withUnsafeBufferPointer { ranges in
+                let span = spans.withUnsafeBufferPointer { $0[index] }
+                let plan = UnsafeBufferPointer(rebasing: plans[Int(span.planStart)..<Int(span.planStart + span.planCount)])
+                MessageCodec.decode(payload, plan: plan, ranges: ranges, into: out)
+            }
+        }
+    }
 }

@@ -31,9 +31,9 @@ public struct DecodedFrameWriter {
         }
     }
 
-    mutating func decode(_ codec: MessageCodec, _ frame: CANFrame) {
+    mutating func decode(_ index: Int, _ frame: CANFrame) {
         values.withUnsafeMutableBufferPointer { out in
-            frame.withPayload { codec.decode($0, into: out) }
+            frame.withPayload { codec.decode(messageAt: index, $0, into: out) }
         }
     }
 
@@ -70,7 +70,7 @@ public struct DecodedFrameWriter {
             out.append("}\n")
             return
         }
-        decode(mc, record.frame)
+        decode(index, record.frame)
         out.append(", \"signals\": {")
         var first = true
         var anyMissing = false
@@ -146,7 +146,7 @@ public struct DecodedFrameWriter {
             out.append("\n")
             return
         }
-        decode(mc, record.frame)
+        decode(index, record.frame)
         out.append(UInt8(ascii: "("))
         var first = true
         let signals = mc.message.signals

@@ -11,7 +11,9 @@ extension MessageCodec {
     /// Physical values → payload, with range checks. Signals not selected by the multiplexer
     /// values given are left out; a value for such a signal is an error, as is a missing value
     /// for a selected signal unless `useInitialValues` fills it from GenSigStartValue (or 0).
-    public func encode(_ values: [String: Double], useInitialValues: Bool = false, checkRanges: Bool = true) throws(EncodeError) -> [UInt8] {
+    /// Signals in `unchecked` skip the range check (a value given as its VAL_ label, say).
+    public func encode(_ values: [String: Double], useInitialValues: Bool = false, checkRanges: Bool = true,
+                       unchecked: Set<String> = []) throws(EncodeError) -> [UInt8] {
         var payload = [UInt8](repeating: 0, count: max(message.length, 0))
         guard requiredBytes <= payload.count else {
             throw EncodeError(message: "signals need \(requiredBytes) bytes but the message is \(message.length) long")
@@ -36,10 +38,10 @@ extension MessageCodec {
             else if useInitialValues { physical = s.initialPhysicalValue ?? s.offset }
             else { throw EncodeError(message: "no value given for a signal the multiplexer selects", signal: s.name) }
             // Initial values are often "not available" codes outside [min, max]; only given values are checked.
-            if checkRanges, given != nil, s.minimum != 0 || s.maximum != 0, physical < s.minimum || physical > s.maximum {
+            if checkRanges, given != nil, !unchecked.contains(s.name), s.minimum != 0 || s.maximum != 0, physical < s.minimum || physical > s.maximum {
                 throw EncodeError(message: "\(physical) is outside [\(s.minimum), \(s.maximum)]", signal: s.name)
             }
-            raws[i] = try rawValue(p, physical, name: s.name)
+            raws[i] = try rawValue(p, physical, name: s.name, isSigned: s.isSigned)
         }
         for name in values.keys {
             guard let i = message.signals.firstIndex(where: { $0.name == name }) else {
@@ -54,16 +56,16 @@ extension MessageCodec {
     }
 
     /// physical → raw bits: unscale, round half to even (as cantools does), check the bit width.
-    func rawValue(_ p: SignalPlan, _ physical: Double, name: String) throws(EncodeError) -> UInt64 {
+    func rawValue(_ p: SignalPlan, _ physical: Double, name: String, isSigned: Bool) throws(EncodeError) -> UInt64 {
         let scaled = (physical - p.offset) / p.factor
         switch p.kind {
         case .float32: return UInt64(Float(scaled).bitPattern)
         case .float64: return scaled.bitPattern
-        case .unsigned, .signed:
+        case .integer, .unsigned64:
             guard scaled.isFinite else { throw EncodeError(message: "\(physical) does not scale to a finite raw value", signal: name) }
             let r = scaled.rounded(.toNearestOrEven)
             let bits = Int(p.layout.length)
-            if p.kind == .unsigned {
+            if !isSigned {
                 let maxRaw = bits == 64 ? 18446744073709551615.0 : Double((UInt64(1) << UInt64(bits)) - 1)
                 guard r >= 0, r <= maxRaw, let v = UInt64(exactly: r) ?? (r >= 18446744073709551615.0 ? UInt64.max : nil) else {
                     throw EncodeError(message: "raw value \(r) does not fit \(bits) unsigned bits", signal: name)

@@ -19,26 +19,70 @@ public struct DecodedValue: Sendable {
 }
 
 /// One signal's compiled decode step. Flat and small so a message plan is a contiguous array.
+///
+/// Decoding reads every signal as an Intel one: Motorola signals are read from a byte-reversed
+/// copy of the payload, where their bits run contiguously from least to most significant. So
+/// the loop is the same load, shift and mask for both byte orders, with no branch on the order.
 public struct SignalPlan: Sendable {
-    public var layout: SignalLayout
-    public enum Kind: UInt8, Sendable { case unsigned, signed, float32, float64 }
+    public enum Kind: UInt8, Sendable { case integer, unsigned64, float32, float64 }
+
+    /// Byte offset of the 8-byte load in the chosen buffer (0 = payload, 1 = reversed payload).
+    public var byte: Int32
+    public var buffer: UInt8
+    public var shift: UInt8
+    /// `64 - length` for signed signals (sign extension by shifting), 0 otherwise.
+    public var signShift: UInt8
     public var kind: Kind
+    public var requiredBytes: UInt8
+    public var mask: UInt64
     public var factor: Double
     public var offset: Double
-    /// Index (into the plan) of the signal's multiplexer, or -1.
+    /// Index (into the plan) of the signal's multiplexer; -1 none; -2 a multiplexer that does not exist.
     public var multiplexer: Int32
-    /// This signal's multiplexer value ranges: `MessageCodec.ranges[rangeStart ..< rangeStart + rangeCount]`.
+    /// This signal's multiplexer value ranges: `ranges[rangeStart ..< rangeStart + rangeCount]`.
     public var rangeStart: Int32
     public var rangeCount: Int32
     /// Index of the signal in `Message.signals` (the plan itself is ordered multiplexers first).
     public var signalIndex: Int32
+    /// Where the bits are in wire terms, for encoding and inspection.
+    public var layout: SignalLayout
+
+    /// Size of both decode buffers: 64 payload bytes, padding so any 9-byte read stays inside.
+    public static let bufferBytes = 80
+
+    init(layout: SignalLayout, kind: Kind, isSigned: Bool, factor: Double, offset: Double,
+         multiplexer: Int32, rangeStart: Int32, rangeCount: Int32, signalIndex: Int32) {
+        self.layout = layout
+        if layout.isBigEndian {
+            // Linear big-endian index of the LSB; in the reversed 72-byte window bit q lands at 575 - q.
+            let lsb = Int(layout.byte) * 8 + 71 - Int(layout.shift)
+            let start = 575 - lsb
+            byte = Int32(start / 8)
+            shift = UInt8(start % 8)
+            buffer = 1
+        } else {
+            byte = layout.byte
+            shift = layout.shift
+            buffer = 0
+        }
+        self.kind = kind
+        signShift = isSigned && kind == .integer ? 64 - layout.length : 0
+        requiredBytes = layout.requiredBytes
+        mask = layout.mask
+        self.factor = factor
+        self.offset = offset
+        self.multiplexer = multiplexer
+        self.rangeStart = rangeStart
+        self.rangeCount = rangeCount
+        self.signalIndex = signalIndex
+    }
 
     /// The raw bits as a signed or unsigned integer, or the float, before scaling.
     @inlinable @inline(__always)
     public func value(ofRaw raw: UInt64) -> Double {
         switch kind {
-        case .unsigned: return Double(raw)
-        case .signed: return Double(Int64(bitPattern: raw))
+        case .integer: return Double(Int64(bitPattern: raw))
+        case .unsigned64: return Double(raw)
         case .float32: return Double(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))
         case .float64: return Double(bitPattern: raw)
         }
@@ -84,7 +128,7 @@ public struct MessageCodec: Sendable {
             let kind: SignalPlan.Kind = switch s.valueType {
             case .float32 where s.length == 32: .float32
             case .float64 where s.length == 64: .float64
-            default: s.isSigned ? .signed : .unsigned
+            default: !s.isSigned && length == 64 ? .unsigned64 : .integer
             }
             var mux: Int32 = -1
             var start = Int32(ranges.count), count: Int32 = 0
@@ -99,8 +143,8 @@ public struct MessageCodec: Sendable {
                 }
             }
             required = max(required, Int(layout.requiredBytes))
-            plan.append(SignalPlan(layout: layout, kind: kind, factor: s.factor, offset: s.offset, multiplexer: mux,
-                                   rangeStart: start, rangeCount: count, signalIndex: Int32(i)))
+            plan.append(SignalPlan(layout: layout, kind: kind, isSigned: s.isSigned, factor: s.factor, offset: s.offset,
+                                   multiplexer: mux, rangeStart: start, rangeCount: count, signalIndex: Int32(i)))
         }
         self.plan = plan
         self.ranges = ranges
@@ -112,42 +156,60 @@ public struct MessageCodec: Sendable {
     /// Allocates nothing.
     @inlinable
     public func decode(_ payload: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<DecodedValue>) {
-        // A zero-padded copy lets every signal load 9 bytes without a bounds check.
-        var padded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        plan.withUnsafeBufferPointer { plan in
+            ranges.withUnsafeBufferPointer { ranges in
+                Self.decode(payload, plan: plan, ranges: ranges, into: out)
+            }
+        }
+    }
+
+    /// The decode loop over a plan and its multiplexer ranges (`rangeStart` indexes `ranges`).
+    @inlinable
+    public static func decode(_ payload: UnsafeRawBufferPointer, plan: UnsafeBufferPointer<SignalPlan>,
+                              ranges: UnsafeBufferPointer<ClosedRange<Int64>>, into out: UnsafeMutableBufferPointer<DecodedValue>) {
+        // Two zero-padded 80-byte buffers: the payload, and the payload's first 72 bytes reversed.
+        var forward: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var reversed: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         let length = min(payload.count, 64)
-        withUnsafeMutableBytes(of: &padded) { buffer in
-            if length > 0 { buffer.baseAddress!.copyMemory(from: payload.baseAddress!, byteCount: length) }
-            let base = UnsafeRawPointer(buffer.baseAddress!)
-            plan.withUnsafeBufferPointer { plan in
-                ranges.withUnsafeBufferPointer { ranges in
-                    for p in plan {
-                        let slot = Int(p.signalIndex)
-                        if p.multiplexer != -1 {
-                            var active = false
-                            if p.multiplexer >= 0 {
-                                let parent = out[Int(plan[Int(p.multiplexer)].signalIndex)]
-                                if parent.state == .present {
-                                    let v = Int64(bitPattern: parent.raw)
-                                    var r = Int(p.rangeStart)
-                                    let end = r + Int(p.rangeCount)
-                                    while r < end {
-                                        if ranges[r].contains(v) { active = true; break }
-                                        r += 1
-                                    }
+        withUnsafeMutableBytes(of: &forward) { fwd in
+            withUnsafeMutableBytes(of: &reversed) { rev in
+                if length > 0 { fwd.baseAddress!.copyMemory(from: payload.baseAddress!, byteCount: length) }
+                let words = (length + 7) >> 3
+                let f = fwd.baseAddress!.assumingMemoryBound(to: UInt64.self)
+                let r = rev.baseAddress!.assumingMemoryBound(to: UInt64.self)
+                for k in 0..<words { r[8 - k] = f[k].byteSwapped }
+                let bases = (UnsafeRawPointer(fwd.baseAddress!), UnsafeRawPointer(rev.baseAddress!))
+                for p in plan {
+                    let slot = Int(p.signalIndex)
+                    if p.multiplexer != -1 {
+                        var active = false
+                        if p.multiplexer >= 0 {
+                            let parent = out[Int(plan[Int(p.multiplexer)].signalIndex)]
+                            if parent.state == .present {
+                                let v = Int64(bitPattern: parent.raw)
+                                var i = Int(p.rangeStart)
+                                let end = i + Int(p.rangeCount)
+                                while i < end {
+                                    if ranges[i].contains(v) { active = true; break }
+                                    i += 1
                                 }
                             }
-                            if !active { out[slot].state = .inactive; continue }
                         }
-                        if Int(p.layout.requiredBytes) > length { out[slot].state = .missing; continue }
-                        var raw = p.layout.extract(base)
-                        if p.kind == .signed {
-                            let unused = 64 - UInt64(p.layout.length)
-                            raw = UInt64(bitPattern: Int64(bitPattern: raw << unused) >> Int64(unused))
-                        }
-                        out[slot].raw = raw
-                        out[slot].physical = p.value(ofRaw: raw) * p.factor + p.offset
-                        out[slot].state = .present
+                        if !active { out[slot].state = .inactive; continue }
                     }
+                    if Int(p.requiredBytes) > length { out[slot].state = .missing; continue }
+                    let at = (p.buffer == 0 ? bases.0 : bases.1) + Int(p.byte)
+                    let s = UInt64(p.shift)
+                    let low = UInt64(littleEndian: at.loadUnaligned(as: UInt64.self)) &>> s
+                    // The ninth byte's bits, when the signal reaches it (shift 0 contributes nothing).
+                    let high = (UInt64(at.load(fromByteOffset: 8, as: UInt8.self)) &<< 1) &<< (63 &- s)
+                    let bits = (low | high) & p.mask
+                    let ss = UInt64(p.signShift)
+                    let raw = UInt64(bitPattern: Int64(bitPattern: bits &<< ss) &>> Int64(ss))
+                    out[slot].raw = raw
+                    let value = p.kind == .integer ? Double(Int64(bitPattern: raw)) : p.value(ofRaw: raw)
+                    out[slot].physical = value * p.factor + p.offset
+                    out[slot].state = .present
                 }
             }
         }

@@ -31,11 +31,55 @@ public struct DBCParser {
         current = try lexer.next()
     }
 
-    static let knownKeywords: Set<String> = [
-        "VERSION", "NS_", "BS_", "BU_", "VAL_TABLE_", "BO_", "SG_", "BO_TX_BU_", "EV_", "ENVVAR_DATA_", "CM_",
-        "BA_DEF_", "BA_DEF_DEF_", "BA_", "BA_DEF_REL_", "BA_DEF_DEF_REL_", "BA_REL_", "VAL_", "SIG_GROUP_",
-        "SIG_VALTYPE_", "SG_MUL_VAL_",
-    ]
+    enum Keyword: CaseIterable {
+        case version, newSymbols, bitTiming, nodes, valueTable, message, signal, transmitters, environmentVariable
+        case environmentVariableData, comment, attributeDefinition, attributeDefault, attribute
+        case relationDefinition, relationDefault, relation, valueDescriptions, signalGroup, signalValueType, multiplexedValues
+
+        var spelling: StaticString {
+            switch self {
+            case .version: "VERSION"
+            case .newSymbols: "NS_"
+            case .bitTiming: "BS_"
+            case .nodes: "BU_"
+            case .valueTable: "VAL_TABLE_"
+            case .message: "BO_"
+            case .signal: "SG_"
+            case .transmitters: "BO_TX_BU_"
+            case .environmentVariable: "EV_"
+            case .environmentVariableData: "ENVVAR_DATA_"
+            case .comment: "CM_"
+            case .attributeDefinition: "BA_DEF_"
+            case .attributeDefault: "BA_DEF_DEF_"
+            case .attribute: "BA_"
+            case .relationDefinition: "BA_DEF_REL_"
+            case .relationDefault: "BA_DEF_DEF_REL_"
+            case .relation: "BA_REL_"
+            case .valueDescriptions: "VAL_"
+            case .signalGroup: "SIG_GROUP_"
+            case .signalValueType: "SIG_VALTYPE_"
+            case .multiplexedValues: "SG_MUL_VAL_"
+            }
+        }
+    }
+
+    /// The section keyword a token spells, compared byte by byte (no String is made).
+    func keyword(_ t: Token) -> Keyword? {
+        guard t.kind == .identifier else { return nil }
+        let n = t.end - t.start
+        return lexer.source.bytes.withUnsafeBufferPointer { b -> Keyword? in
+            for k in Keyword.allCases {
+                let spelling = k.spelling
+                guard spelling.utf8CodeUnitCount == n else { continue }
+                let same = spelling.withUTF8Buffer { kw -> Bool in
+                    for i in 0..<n where b[t.start + i] != kw[i] { return false }
+                    return true
+                }
+                if same { return k }
+            }
+            return nil
+        }
+    }
 
     // MARK: tokens
 
@@ -58,8 +102,9 @@ public struct DBCParser {
         SourcePosition(line: t.line, column: lexer.column(of: t.start, lineStart: t.lineStart))
     }
 
-    func isPunct(_ c: Character) -> Bool {
-        current.kind == .punctuation && lexer.source.bytes[current.start] == c.asciiValue!
+    @inline(__always)
+    func isPunct(_ c: Unicode.Scalar) -> Bool {
+        current.kind == .punctuation && lexer.source.bytes[current.start] == UInt8(truncatingIfNeeded: c.value)
     }
 
     func isKeyword(_ k: StaticString) -> Bool {
@@ -87,7 +132,7 @@ public struct DBCParser {
                         message: "expected \(expected), found \(describe(t))")
     }
 
-    mutating func expectPunct(_ c: Character, _ context: String = "") throws(DBCError) {
+    mutating func expectPunct(_ c: Unicode.Scalar, _ context: String = "") throws(DBCError) {
         guard isPunct(c) else { throw fail("'\(c)'" + (context.isEmpty ? "" : " \(context)")) }
         try advance()
     }
@@ -113,10 +158,10 @@ public struct DBCParser {
         return n
     }
 
-    mutating func expectInteger(_ what: String, in range: ClosedRange<Int128>) throws(DBCError) -> Int128 {
+    mutating func expectInteger(_ what: String, in range: ClosedRange<Int64>) throws(DBCError) -> Int64 {
         let t = current
         let n = try expectNumber(what)
-        guard let i = n.integer, range.contains(i) else {
+        guard let i = n.int64, range.contains(i) else {
             let p = position(t)
             throw DBCError(file: syntax.fileName, line: p.line, column: p.column,
                            message: "expected \(what) (an integer from \(range.lowerBound) to \(range.upperBound)), found \(describe(t))")
@@ -133,37 +178,39 @@ public struct DBCParser {
             var i = t.start
             var negative = false
             if b[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if b[i] == UInt8(ascii: "+") { i += 1 }
-            var integer: Int128? = 0
+            var v: UInt64 = 0
+            var overflow = false
             if b[i] == UInt8(ascii: "0") && (b[i + 1] | 0x20) == UInt8(ascii: "x") {
                 i += 2
-                var v: Int128 = 0
                 while i < t.end {
                     let c = b[i]
-                    let d = isDigit(c) ? c - 48 : (c | 0x20) - 87
-                    if v > Int128(UInt64.max) { integer = nil; break }
-                    v = v * 16 + Int128(d)
+                    let d = UInt64(isDigit(c) ? c - 48 : (c | 0x20) - 87)
+                    if v > UInt64.max >> 4 { overflow = true }
+                    v = v &<< 4 | d
                     i += 1
                 }
-                if integer != nil { integer = negative ? -v : v }
-                return DBCNumber(double: Double(integer ?? 0), integer: integer)
+                let d = negative ? -Double(v) : Double(v)
+                return DBCNumber(double: d, magnitude: v, isNegative: negative && v != 0, isInteger: !overflow)
             }
-            var v: Int128 = 0
             var j = i
             while j < t.end, isDigit(b[j]) {
-                if v > Int128(UInt64.max) { integer = nil }
-                if integer != nil { v = v * 10 + Int128(b[j] - 48) }
+                let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(UInt64(b[j] - 48))
+                if o1 || o2 { overflow = true }
+                v = a
                 j += 1
             }
-            if j == t.end, integer != nil {
-                let exact = negative ? -v : v
-                return DBCNumber(double: Double(exact), integer: exact)
+            if j == t.end, !overflow {
+                let d = negative ? -Double(v) : Double(v)
+                return DBCNumber(double: d, magnitude: v, isNegative: negative && v != 0, isInteger: true)
             }
             // A decimal fraction or exponent: strtod on the NUL-terminated source, then see
             // whether the value is integral ("1.0", "2E+3" are integers to Vector's tools).
             let d = strtod(UnsafeRawPointer(b.baseAddress! + t.start).assumingMemoryBound(to: CChar.self), nil)
-            var exact: Int128? = nil
-            if d.isFinite, d == d.rounded(.towardZero), d.magnitude < 1.8446744073709552e19 { exact = Int128(d) }
-            return DBCNumber(double: d, integer: exact)
+            if d.isFinite, d == d.rounded(.towardZero), d.magnitude < 18446744073709551616.0 {
+                return DBCNumber(double: d, magnitude: UInt64(d.magnitude), isNegative: d < 0, isInteger: true)
+            }
+            return DBCNumber(double: d, magnitude: 0, isNegative: false, isInteger: false)
         }
     }
 
@@ -195,43 +242,43 @@ public struct DBCParser {
             guard current.kind == .identifier else {
                 throw fail("a section keyword (VERSION, BU_, BO_, SG_, CM_, BA_, VAL_, ...)")
             }
-            let keyword = current
-            let pos = position(keyword)
-            let name = text(keyword)
+            let keywordToken = current
+            let pos = position(keywordToken)
+            let kind = keyword(keywordToken)
             try advance()
-            switch name {
-            case "VERSION":
+            switch kind {
+            case .version?:
                 syntax.statements.append(.version(try expectString("the version string after VERSION"), pos))
-            case "NS_": try parseNewSymbols(pos)
-            case "BS_": try parseBitTiming(pos)
-            case "BU_": try parseNodes(pos)
-            case "VAL_TABLE_": try parseValueTable(pos)
-            case "BO_": try parseMessage(pos)
-            case "SG_": throw fail("BO_ before SG_ (a signal must follow its message)", at: keyword)
-            case "BO_TX_BU_": try parseTransmitters(pos)
-            case "EV_": try parseEnvironmentVariable(pos)
-            case "ENVVAR_DATA_":
+            case .newSymbols?: try parseNewSymbols(pos)
+            case .bitTiming?: try parseBitTiming(pos)
+            case .nodes?: try parseNodes(pos)
+            case .valueTable?: try parseValueTable(pos)
+            case .message?: try parseMessage(pos)
+            case .signal?: throw fail("BO_ before SG_ (a signal must follow its message)", at: keywordToken)
+            case .transmitters?: try parseTransmitters(pos)
+            case .environmentVariable?: try parseEnvironmentVariable(pos)
+            case .environmentVariableData?:
                 let n = try expectIdentifier("an environment variable name")
                 try expectPunct(":")
-                let size = try expectInteger("a data size", in: 0...Int128(Int32.max))
+                let size = try expectInteger("a data size", in: 0...Int64(Int32.max))
                 try expectPunct(";")
                 syntax.statements.append(.environmentVariableData(name: n, size: Int(size), pos))
-            case "CM_": try parseComment(pos)
-            case "BA_DEF_": try parseAttributeDefinition(pos, relation: false)
-            case "BA_DEF_REL_": try parseAttributeDefinition(pos, relation: true)
-            case "BA_DEF_DEF_", "BA_DEF_DEF_REL_":
+            case .comment?: try parseComment(pos)
+            case .attributeDefinition?: try parseAttributeDefinition(pos, relation: false)
+            case .relationDefinition?: try parseAttributeDefinition(pos, relation: true)
+            case .attributeDefault?, .relationDefault?:
                 let n = try expectString("the attribute name (a string)")
                 let v = try parseAttributeValue()
                 try expectPunct(";", "ending BA_DEF_DEF_")
-                syntax.statements.append(.attributeDefault(name: n, value: v, relation: name == "BA_DEF_DEF_REL_", pos))
-            case "BA_": try parseAttribute(pos)
-            case "BA_REL_": try parseAttributeRelation(pos)
-            case "VAL_": try parseValueDescriptions(pos)
-            case "SIG_GROUP_": try parseSignalGroup(pos)
-            case "SIG_VALTYPE_": try parseSignalValueType(pos)
-            case "SG_MUL_VAL_": try parseMultiplexedValues(pos)
-            default:
-                try skipUnknown(name, pos)
+                syntax.statements.append(.attributeDefault(name: n, value: v, relation: kind == .relationDefault, pos))
+            case .attribute?: try parseAttribute(pos)
+            case .relation?: try parseAttributeRelation(pos)
+            case .valueDescriptions?: try parseValueDescriptions(pos)
+            case .signalGroup?: try parseSignalGroup(pos)
+            case .signalValueType?: try parseSignalValueType(pos)
+            case .multiplexedValues?: try parseMultiplexedValues(pos)
+            case nil:
+                try skipUnknown(text(keywordToken), pos)
             }
         }
     }
@@ -242,7 +289,7 @@ public struct DBCParser {
         syntax.statements.append(.unknown(keyword: name, pos))
         while current.kind != .end {
             if isPunct(";") { try advance(); return }
-            if current.startsLine, current.kind == .identifier, Self.knownKeywords.contains(text(current)) { return }
+            if current.startsLine, keyword(current) != nil { return }
             try advance()
         }
     }
@@ -275,7 +322,7 @@ public struct DBCParser {
     mutating func parseNodes(_ pos: SourcePosition) throws(DBCError) {
         try expectPunct(":", "after BU_")
         var nodes: [(name: String, position: SourcePosition)] = []
-        while current.kind == .identifier, !(current.startsLine && Self.knownKeywords.contains(text(current))) {
+        while current.kind == .identifier, !(current.startsLine && keyword(current) != nil) {
             nodes.append((text(current), position(current)))
             try advance()
         }
@@ -396,7 +443,7 @@ public struct DBCParser {
         }
         try expectPunct(";", "ending EV_")
         syntax.statements.append(.environmentVariable(name: name, type: Int(type), minimum: minimum.double, maximum: maximum.double,
-                                                      unit: unit, initial: initial.double, id: Int64(id.integer ?? 0),
+                                                      unit: unit, initial: initial.double, id: id.int64 ?? 0,
                                                       accessType: access, nodes: nodes, pos))
     }
 
@@ -512,7 +559,7 @@ public struct DBCParser {
     mutating func parseSignalGroup(_ pos: SourcePosition) throws(DBCError) {
         let id = try expectMessageID()
         let name = try expectIdentifier("the signal group name")
-        let reps = try expectInteger("the repetitions", in: 0...Int128(Int32.max))
+        let reps = try expectInteger("the repetitions", in: 0...Int64(Int32.max))
         try expectPunct(":", "before the signal list")
         var signals: [String] = []
         while current.kind == .identifier {
@@ -547,14 +594,14 @@ public struct DBCParser {
                 high = try expectNumber("the range end")
             } else if current.kind == .number, lexer.source.bytes[current.start] == UInt8(ascii: "-") {
                 high = try expectNumber("the range end")  // "3 -5" lexes the end as a negative number
-                high.integer = high.integer.map { -$0 }
+                high.isNegative = false
             } else {
                 throw fail("'-' and the range end (ranges are written low-high)")
             }
-            guard let l = low.integer, let h = high.integer, l >= 0, h >= l, h <= Int128(Int64.max) else {
+            guard let l = low.int64, let h = high.int64, l >= 0, h >= l else {
                 throw fail("a range low-high of non-negative integers with low <= high", at: lowToken)
             }
-            ranges.append(Int64(l)...Int64(h))
+            ranges.append(l...h)
             if isPunct(",") { try advance() }
         }
         try expectPunct(";", "ending SG_MUL_VAL_")

@@ -16,9 +16,45 @@ public enum DBCObjectKind: String, Sendable {
 /// A number as written: integral ones keep their exact integer value as well.
 public struct DBCNumber: Sendable, Equatable {
     public var double: Double
-    /// The exact value when the literal is an integer (decimal or hex) that fits.
-    public var integer: Int128?
-    public init(double: Double, integer: Int128?) { self.double = double; self.integer = integer }
+    /// For integral values (decimal, hex, or a decimal fraction that is whole) that fit 64 bits:
+    /// the magnitude and sign, kept apart so parsing needs no 128-bit arithmetic.
+    public var magnitude: UInt64
+    public var isNegative: Bool
+    public var isInteger: Bool
+
+    public init(double: Double, magnitude: UInt64, isNegative: Bool, isInteger: Bool) {
+        self.double = double
+        self.magnitude = magnitude
+        self.isNegative = isNegative
+        self.isInteger = isInteger
+    }
+
+    public init(double: Double, integer: Int128?) {
+        self.double = double
+        if let integer, integer.magnitude <= UInt128(UInt64.max) {
+            magnitude = UInt64(integer.magnitude)
+            isNegative = integer < 0
+            isInteger = true
+        } else {
+            magnitude = 0
+            isNegative = false
+            isInteger = false
+        }
+    }
+
+    /// The exact value when the literal is an integer.
+    public var integer: Int128? {
+        guard isInteger else { return nil }
+        return isNegative ? -Int128(magnitude) : Int128(magnitude)
+    }
+
+    /// The value as an Int64, when it is an integer that fits.
+    @inline(__always)
+    public var int64: Int64? {
+        guard isInteger else { return nil }
+        if isNegative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- magnitude) : nil }
+        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
+    }
 }
 
 public enum AttributeValueSyntax: Sendable, Equatable {

@@ -54,7 +54,7 @@ struct EncodeCommand: ParsableCommand {
         }
         var ns = f
         for _ in parts[1].count..<9 { ns *= 10 }
-        return CANTimestamp(seconds: s, nanoseconds: ns, fractionDigits: UInt8(max(parts[1].count, 1)))
+        return CANTimestamp(seconds: s, nanoseconds: ns, fractionDigits: parts[1].count > 6 ? 9 : 6)  // candump's µs or ns
     }
 
     func encode(_ codec: DatabaseCodec, _ byName: [String: Int], _ name: String, _ pairs: [String], where place: String) throws -> CANFrame {
@@ -65,6 +65,7 @@ struct EncodeCommand: ParsableCommand {
         }
         let mc = codec.codecs[index]
         var values: [String: Double] = [:]
+        var labelled: Set<String> = []
         for pair in pairs {
             guard let eq = pair.firstIndex(of: "=") else { throw CLIFailure.exit("\(place): expected Signal=value, found '\(pair)'") }
             let key = String(pair[..<eq]), text = String(pair[pair.index(after: eq)...])
@@ -73,12 +74,15 @@ struct EncodeCommand: ParsableCommand {
             }
             let s = mc.message.signals[si]
             if let v = Double(text) { values[key] = v }
-            else if let l = s.valueLabels.first(where: { $0.label == text }) { values[key] = Double(l.value) * s.factor + s.offset }
+            else if let l = s.valueLabels.first(where: { $0.label == text }) {
+                values[key] = Double(l.value) * s.factor + s.offset
+                labelled.insert(key)  // a labelled value is valid by definition, even outside [min|max]
+            }
             else { throw CLIFailure.exit("\(place): \(key)=\(text) is neither a number nor one of its labels") }
         }
         let bytes: [UInt8]
         do {
-            bytes = try mc.encode(values, useInitialValues: true)
+            bytes = try mc.encode(values, useInitialValues: true, unchecked: labelled)
         } catch {
             throw CLIFailure.exit("\(place): \(name): \(error)")
         }

@@ -1,0 +1,34 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Benchmarks live in their own package so the product build and CI's test build do not
+// compile the benchmark framework. Run with scripts/bench.sh (it also measures cantools).
+let package = Package(
+    name: "vehicle-gateway-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "vehicle-gateway", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // Prints the headline figures as `OURS <name> <value> <unit>` beside cantools' `REF` lines.
+        .executableTarget(
+            name: "CodecFigures",
+            dependencies: [
+                .product(name: "CANBus", package: "vehicle-gateway"),
+                .product(name: "DBC", package: "vehicle-gateway"),
+            ],
+            path: "Benchmarks/CodecFigures"
+        ),
+        .executableTarget(
+            name: "CodecBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CANBus", package: "vehicle-gateway"),
+                .product(name: "DBC", package: "vehicle-gateway"),
+            ],
+            path: "Benchmarks/CodecBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
