@@ -45,7 +45,7 @@ public enum CandumpParser {
 
         // The log format has '#' right after the id; the console format has spaces and "[len]".
         var probe = cursor.index
-        while probe < cursor.end, isHex(line[probe]) { probe += 1 }
+        while probe < cursor.end, nibble(line[probe]) < 16 { probe += 1 }
         let frame: CANFrame
         if probe < cursor.end, line[probe] == UInt8(ascii: "#") {
             frame = try parseFrame(&cursor)
@@ -60,34 +60,43 @@ public enum CandumpParser {
         return CANLogRecord(timestamp: timestamp, interface: interface, frame: frame)
     }
 
+    @inline(__always)
     static func parseTimestamp(_ c: inout Cursor) throws(CandumpError) -> CANTimestamp {
-        c.index += 1  // "("
-        let secondsStart = c.index
+        let p = c.bytes.baseAddress!
+        var i = c.index + 1  // "("
+        let secondsStart = i
         var seconds: Int64 = 0
-        while let b = c.peek, isDigit(b) {
-            guard c.index - secondsStart < 18 else { throw c.error("timestamp seconds too large") }
-            seconds = seconds * 10 + Int64(b - 48)
-            c.index += 1
+        while i < c.end {
+            let d = p.load(fromByteOffset: i, as: UInt8.self) &- 48
+            guard d < 10 else { break }
+            guard i - secondsStart < 18 else { c.index = i; throw c.error("timestamp seconds too large") }
+            seconds = seconds &* 10 &+ Int64(d)
+            i += 1
         }
-        guard c.index > secondsStart else { throw c.error("expected the timestamp's seconds (digits)") }
+        c.index = i
+        guard i > secondsStart else { throw c.error("expected the timestamp's seconds (digits)") }
         guard c.peek == UInt8(ascii: ".") else { throw c.error("expected '.' in the timestamp") }
-        c.index += 1
-        let fractionStart = c.index
+        i += 1
+        let fractionStart = i
         var nanoseconds: UInt32 = 0
-        while let b = c.peek, isDigit(b) {
-            guard c.index - fractionStart < 9 else { throw c.error("more than 9 fractional digits in the timestamp") }
-            nanoseconds = nanoseconds * 10 + UInt32(b - 48)
-            c.index += 1
+        while i < c.end {
+            let d = p.load(fromByteOffset: i, as: UInt8.self) &- 48
+            guard d < 10 else { break }
+            guard i - fractionStart < 9 else { c.index = i; throw c.error("more than 9 fractional digits in the timestamp") }
+            nanoseconds = nanoseconds &* 10 &+ UInt32(d)
+            i += 1
         }
-        let digits = c.index - fractionStart
+        c.index = i
+        let digits = i - fractionStart
         guard digits > 0 else { throw c.error("expected the timestamp's fractional digits") }
-        for _ in digits..<9 { nanoseconds *= 10 }
+        for _ in digits..<9 { nanoseconds &*= 10 }
         guard c.peek == UInt8(ascii: ")") else { throw c.error("expected ')' closing the timestamp") }
         c.index += 1
         return CANTimestamp(seconds: seconds, nanoseconds: nanoseconds, fractionDigits: UInt8(digits))
     }
 
     /// `id#data`, `id#R`, `id##<flags><data>` (the cansend/candump -l form).
+    @inline(__always)
     public static func parseFrame(_ c: inout Cursor) throws(CandumpError) -> CANFrame {
         let idStart = c.index
         var raw: UInt32 = 0
@@ -179,8 +188,26 @@ public enum CandumpParser {
     }
 
     /// Hex byte pairs with optional '.' separators, up to `max` bytes.
+    @inline(__always)
     static func parseData(_ c: inout Cursor, into out: UnsafeMutableRawBufferPointer, max: Int) throws(CandumpError) -> Int {
+        let p = c.bytes.baseAddress!
+        let end = c.end
+        var i = c.index
         var n = 0
+        // Fast path: plain pairs of hex digits, as candump writes them; a table lookup per digit
+        // instead of branches, since payload digits are random.
+        hexTable.withUnsafeBufferPointer { table in
+            while i + 1 < end {
+                let h = table[Int(p.load(fromByteOffset: i, as: UInt8.self))]
+                let l = table[Int(p.load(fromByteOffset: i + 1, as: UInt8.self))]
+                guard h | l < 16, n < max else { break }
+                out[n] = h << 4 | l
+                n += 1
+                i += 2
+            }
+        }
+        c.index = i
+        // Slow path: separators, odd digits, too many bytes, or the end.
         while true {
             if c.peek == UInt8(ascii: "."), n > 0 { c.index += 1 }
             guard let hi = c.peek, let h = hexValue(hi) else { break }
@@ -197,6 +224,17 @@ public enum CandumpParser {
             throw c.error("expected hex data bytes")
         }
         return n
+    }
+
+    /// Hex digit values by byte; 0xFF for anything that is not a hex digit.
+    static let hexTable: [UInt8] = (0...255).map { nibble(UInt8($0)) }
+
+    /// The value of a hex digit, or 0xFF.
+    @inline(__always) static func nibble(_ b: UInt8) -> UInt8 {
+        let d = b &- 48
+        if d < 10 { return d }
+        let l = (b | 0x20) &- 97
+        return l < 6 ? l + 10 : 0xFF
     }
 
     /// candump's default console view: `vcan0  123   [4]  DE AD BE EF`.

@@ -22,16 +22,20 @@ struct Token {
 /// followed by a digit starts a number (`(0.1,-40)`).
 struct Lexer {
     let source: SourceText
+    /// The source bytes (NUL-terminated), valid while the parser's `withUnsafeBufferPointer` runs.
+    let b: UnsafeBufferPointer<UInt8>
     var index = 0
     var line = 1
     var lineStart = 0
     var previousKind: Token.Kind = .end
     var previousEnd = -1
 
-    init(source: SourceText) { self.source = source }
+    init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) {
+        self.source = source
+        self.b = bytes
+    }
 
     mutating func next() throws(DBCError) -> Token {
-        try source.bytes.withUnsafeBufferPointer { (b) throws(DBCError) -> Token in
             let n = b.count - 1  // the trailing NUL
             var sawNewline = index == 0
             // Skip whitespace and // comments.
@@ -76,18 +80,28 @@ struct Lexer {
                 token.kind = .number
                 token.end = i
             } else if c == UInt8(ascii: "\"") {
+                // Strings are most of a DBC's bytes (comments): find the closing quote with memchr
+                // and only walk byte by byte when the string holds a backslash.
                 var i = index + 1
+                let base = UnsafeRawPointer(b.baseAddress!)
                 while true {
-                    guard i < n else {
+                    guard i < n, let q = memchr(base + i, Int32(UInt8(ascii: "\"")), n - i) else {
                         throw DBCError(file: source.fileName, line: token.line,
                                        column: column(of: token.start, lineStart: token.lineStart),
                                        message: "unterminated string: expected a closing '\"'")
                     }
-                    let d = b[i]
-                    if d == UInt8(ascii: "\\") && i + 1 < n { i += 2; continue }
-                    if d == UInt8(ascii: "\"") { break }
-                    if d == 0x0A { line += 1; lineStart = i + 1 }
-                    i += 1
+                    let quote = UnsafeRawPointer(q) - base
+                    let backslash = memchr(base + i, Int32(UInt8(ascii: "\\")), quote - i).map { UnsafeRawPointer($0) - base }
+                    let segmentEnd = backslash.map { min($0 + 2, n) } ?? quote
+                    var from = i
+                    while from < segmentEnd, let nl = memchr(base + from, 0x0A, segmentEnd - from) {
+                        let at = UnsafeRawPointer(nl) - base
+                        line += 1
+                        lineStart = at + 1
+                        from = at + 1
+                    }
+                    if backslash == nil { i = quote; break }
+                    i = segmentEnd  // skip the escaped character and look again
                 }
                 token.kind = .string
                 token.end = i + 1
@@ -99,15 +113,14 @@ struct Lexer {
             previousKind = token.kind
             previousEnd = token.end
             return token
-        }
     }
 
     /// 1-based column in characters (UTF-8 continuation bytes are not counted).
     func column(of offset: Int, lineStart: Int) -> Int {
         var col = 1
         var i = lineStart
-        while i < offset && i < source.bytes.count {
-            if source.bytes[i] & 0xC0 != 0x80 { col += 1 }
+        while i < offset && i < b.count {
+            if b[i] & 0xC0 != 0x80 { col += 1 }
             i += 1
         }
         return col

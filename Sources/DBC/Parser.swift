@@ -15,17 +15,19 @@ public struct DBCParser {
     var syntax: DBCFileSyntax
 
     public static func parse(_ source: SourceText) throws(DBCError) -> DBCFileSyntax {
-        var parser = try DBCParser(source: source)
-        try parser.parseFile()
-        return parser.syntax
+        try source.bytes.withUnsafeBufferPointer { (bytes) throws(DBCError) -> DBCFileSyntax in
+            var parser = try DBCParser(source: source, bytes: bytes)
+            try parser.parseFile()
+            return parser.syntax
+        }
     }
 
     public static func parse(path: String) throws(DBCError) -> DBCFileSyntax {
         try parse(SourceText.load(path: path))
     }
 
-    init(source: SourceText) throws(DBCError) {
-        lexer = Lexer(source: source)
+    init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) throws(DBCError) {
+        lexer = Lexer(source: source, bytes: bytes)
         syntax = DBCFileSyntax(fileName: source.fileName, encoding: source.encoding)
         current = Token(kind: .end, start: 0, end: 0, line: 1, lineStart: 0, startsLine: true)
         current = try lexer.next()
@@ -67,7 +69,8 @@ public struct DBCParser {
     func keyword(_ t: Token) -> Keyword? {
         guard t.kind == .identifier else { return nil }
         let n = t.end - t.start
-        return lexer.source.bytes.withUnsafeBufferPointer { b -> Keyword? in
+        let b = lexer.b
+        do {
             for k in Keyword.allCases {
                 let spelling = k.spelling
                 guard spelling.utf8CodeUnitCount == n else { continue }
@@ -95,7 +98,7 @@ public struct DBCParser {
     }
 
     func text(_ t: Token) -> String {
-        lexer.source.bytes.withUnsafeBufferPointer { String(decoding: $0[t.start..<t.end], as: UTF8.self) }
+        String(decoding: UnsafeBufferPointer(rebasing: lexer.b[t.start..<t.end]), as: UTF8.self)
     }
 
     func position(_ t: Token) -> SourcePosition {
@@ -104,13 +107,13 @@ public struct DBCParser {
 
     @inline(__always)
     func isPunct(_ c: Unicode.Scalar) -> Bool {
-        current.kind == .punctuation && lexer.source.bytes[current.start] == UInt8(truncatingIfNeeded: c.value)
+        current.kind == .punctuation && lexer.b[current.start] == UInt8(truncatingIfNeeded: c.value)
     }
 
     func isKeyword(_ k: StaticString) -> Bool {
         guard current.kind == .identifier, current.end - current.start == k.utf8CodeUnitCount else { return false }
         return k.withUTF8Buffer { kw in
-            for i in 0..<kw.count where lexer.source.bytes[current.start + i] != kw[i] { return false }
+            for i in 0..<kw.count where lexer.b[current.start + i] != kw[i] { return false }
             return true
         }
     }
@@ -174,7 +177,8 @@ public struct DBCParser {
     }
 
     func number(_ t: Token) -> DBCNumber {
-        lexer.source.bytes.withUnsafeBufferPointer { b -> DBCNumber in
+        let b = lexer.b
+        do {
             var i = t.start
             var negative = false
             if b[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if b[i] == UInt8(ascii: "+") { i += 1 }
@@ -215,9 +219,12 @@ public struct DBCParser {
     }
 
     func unescape(_ t: Token) -> String {
-        lexer.source.bytes.withUnsafeBufferPointer { b -> String in
+        let b = lexer.b
+        do {
             let body = b[(t.start + 1)..<(t.end - 1)]
-            if !body.contains(UInt8(ascii: "\\")) && !body.contains(0x0D) { return String(decoding: body, as: UTF8.self) }
+            if !body.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 0x0D }) {
+                return String(decoding: UnsafeBufferPointer(rebasing: body), as: UTF8.self)
+            }
             var out: [UInt8] = []
             out.reserveCapacity(body.count)
             var i = body.startIndex
@@ -592,7 +599,7 @@ public struct DBCParser {
             if isPunct("-") {
                 try advance()
                 high = try expectNumber("the range end")
-            } else if current.kind == .number, lexer.source.bytes[current.start] == UInt8(ascii: "-") {
+            } else if current.kind == .number, lexer.b[current.start] == UInt8(ascii: "-") {
                 high = try expectNumber("the range end")  // "3 -5" lexes the end as a negative number
                 high.isNegative = false
             } else {

@@ -22,7 +22,7 @@ public struct SourceText: Sendable {
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
         if Self.isValidUTF8(body) {
             encoding = .utf8
-            var b = Array(body)
+            var b = body.startIndex == 0 ? data : Array(body)  // no copy when there is no BOM
             b.append(0)
             bytes = b
         } else {
@@ -50,43 +50,68 @@ public struct SourceText: Sendable {
             throw DBCError(file: path, line: 0, column: 0, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var data: [UInt8] = []
         var st = stat()
-        if fstat(fd, &st) == 0, st.st_size > 0 { data.reserveCapacity(Int(st.st_size) + 1) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DBCError(file: path, line: 0, column: 0, message: "cannot read: \(String(cString: strerror(errno)))")
+        let expected = fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) : 0
+        var data: [UInt8] = []
+        var failure: Int32 = 0
+        // Read straight into one buffer sized from fstat; keep reading (and growing) while the
+        // file delivers more, so pipes and growing files work too.
+        var capacity = expected + 4097
+        while failure == 0 {
+            var ended = false
+            let old = data.count
+            data = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                if old > 0 { data.withUnsafeBufferPointer { _ = buffer.initialize(fromContentsOf: $0) } }
+                var filled = old
+                while filled < capacity {
+                    let n = read(fd, buffer.baseAddress! + filled, capacity - filled)
+                    if n < 0 { if errno == EINTR { continue }; failure = errno; break }
+                    if n == 0 { ended = true; break }
+                    filled += n
+                }
+                initialized = filled
             }
-            if n == 0 { break }
-            data.append(contentsOf: chunk[0..<n])
+            if ended { break }
+            capacity *= 2
+        }
+        if failure != 0 {
+            throw DBCError(file: path, line: 0, column: 0, message: "cannot read: \(String(cString: strerror(failure)))")
         }
         return SourceText(fileName: path, data: data)
     }
 
+    /// Strict UTF-8 validation (no overlongs, no surrogates, nothing above U+10FFFF), with an
+    /// 8-bytes-at-a-time skip over ASCII, which is nearly all of a DBC file.
     static func isValidUTF8(_ data: ArraySlice<UInt8>) -> Bool {
-        // Fast ASCII scan first: most DBC files are pure ASCII.
-        var allASCII = true
-        data.withUnsafeBytes { raw in
-            var i = 0
+        data.withUnsafeBytes { raw -> Bool in
             let n = raw.count
-            while i + 8 <= n {
-                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { allASCII = false; return }
-                i += 8
+            var i = 0
+            while i < n {
+                if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    i += 8
+                    continue
+                }
+                let c = raw[i]
+                if c < 0x80 { i += 1; continue }
+                let need: Int
+                var lower: UInt8 = 0x80, upper: UInt8 = 0xBF
+                switch c {
+                case 0xC2...0xDF: need = 1
+                case 0xE0: need = 2; lower = 0xA0
+                case 0xE1...0xEC, 0xEE...0xEF: need = 2
+                case 0xED: need = 2; upper = 0x9F
+                case 0xF0: need = 3; lower = 0x90
+                case 0xF1...0xF3: need = 3
+                case 0xF4: need = 3; upper = 0x8F
+                default: return false
+                }
+                guard i + need < n else { return false }
+                let second = raw[i + 1]
+                guard second >= lower && second <= upper else { return false }
+                for k in 2..<(need + 1) where raw[i + k] & 0xC0 != 0x80 { return false }
+                i += need + 1
             }
-            while i < n { if raw[i] >= 0x80 { allASCII = false; return }; i += 1 }
-        }
-        if allASCII { return true }
-        var it = data.makeIterator()
-        var decoder = UTF8()
-        while true {
-            switch decoder.decode(&it) {
-            case .scalarValue: continue
-            case .emptyInput: return true
-            case .error: return false
-            }
+            return true
         }
     }
 
