@@ -35,7 +35,11 @@ public enum CandumpParser {
             guard cursor.skipSpaces() > 0 else { throw cursor.error("expected a space after the timestamp") }
         }
         let nameStart = cursor.index
-        while let b = cursor.peek, b != 0x20, b != 0x09 { cursor.index += 1 }
+        while let b = cursor.peek, b != 0x20, b != 0x09 {
+            // Linux names are visible ASCII in practice; anything else cannot be written back as is.
+            guard b > 0x20 && b < 0x7F else { throw cursor.error("expected an interface name of printable ASCII characters") }
+            cursor.index += 1
+        }
         guard cursor.index > nameStart else { throw cursor.error("expected an interface name") }
         guard cursor.index - nameStart <= 15 else {
             throw cursor.error("interface name longer than 15 bytes", at: nameStart)

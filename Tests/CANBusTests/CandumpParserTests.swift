@@ -127,3 +127,14 @@ final class CandumpParserTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<CANDataFrame>.stride, 16)
     }
 }
+
+/// Inputs the fuzzers found; each once broke a round trip or crashed.
+final class CandumpFuzzRegressionTests: XCTestCase {
+    func testInterfaceNameWithNonASCIIBytesIsRejectedNotMangled() {
+        var names = InterfaceNames()
+        let line: [UInt8] = Array("(1.000000) ".utf8) + [0xFF, 0xFE] + Array("vcan0 123#01".utf8)
+        XCTAssertThrowsError(try line.withUnsafeBytes { try CandumpParser.parse($0, lineNumber: 1, interfaces: &names) }) { error in
+            XCTAssertEqual((error as? CandumpError)?.column, 12)
+        }
+    }
+}
