@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "CANBus", targets: ["CANBus"]),
         .library(name: "DBC", targets: ["DBC"]),
+        .library(name: "SocketCAN", targets: ["SocketCAN"]),
         .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
     ],
     dependencies: [
@@ -17,14 +18,20 @@ let package = Package(
     targets: [
         .target(name: "CANBus"),
         .target(name: "DBC", dependencies: ["CANBus"]),
+        // Kernel structs and recvmmsg/cmsg handling that Swift cannot express (CMSG_* are macros).
+        .target(name: "CSocketCAN"),
+        // libsocketcan (Debian: libsocketcan-dev) for controller state, bit rate and restart.
+        .systemLibrary(name: "CLibSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
+        .target(name: "SocketCAN", dependencies: ["CANBus", "CSocketCAN", "CLibSocketCAN"]),
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "DBC",
+                "CANBus", "DBC", "SocketCAN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CANBusTests", dependencies: ["CANBus"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
+        .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANBus"]),
     ]
 )

@@ -6,6 +6,7 @@
 # It installs what it needs (a Python venv with cantools, python-can and pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/system-deps.sh
 . scripts/lib/python-env.sh
 
 echo "== swift build (debug, with tests)"

@@ -403,3 +403,56 @@ public struct InterfaceNames: Sendable {
         return lastName
     }
 }
+
+extension CandumpParser {
+    /// A frame in cansend syntax (`123#DEADBEEF`, `123#R`, `123##1AABB`), the whole text.
+    public static func parseFrameText(_ text: String) throws(CandumpError) -> CANFrame {
+        var copy = text
+        let result = copy.withUTF8 { utf8 -> Result<CANFrame, CandumpError> in
+            var cursor = Cursor(bytes: UnsafeRawBufferPointer(utf8), lineNumber: 1)
+            cursor.trimTrailingWhitespace()
+            let parsed = Result { () throws(CandumpError) -> CANFrame in try parseFrame(&cursor) }
+            if case .success = parsed, !cursor.atEnd { return .failure(cursor.error("expected the end of the frame")) }
+            return parsed
+        }
+        return try result.get()
+    }
+}
+
+extension CandumpWriter {
+    /// candump's default console line: `  vcan0  123   [4]  DE AD BE EF` (FD: `[12]`).
+    public static func appendConsoleLine(_ record: CANLogRecord, interfaceWidth: Int = 5, to out: inout TextBuffer) {
+        out.append("  ")
+        out.append(record.interface)
+        for _ in record.interface.utf8.count..<max(interfaceWidth, record.interface.utf8.count) { out.append(UInt8(ascii: " ")) }
+        out.append("  ")
+        switch record.frame {
+        case .error(let e):
+            out.appendHex(e.errorClass | CandumpParser.errorFlag, width: 8)
+            out.append("   [8]  ")
+            for i in 0..<8 { out.appendHexByte(e[byte: i]); out.append(UInt8(ascii: " ")) }
+            out.append("  ERRORFRAME\n")
+            return
+        case .remote(let r):
+            out.appendHex(r.id.value, width: r.id.isExtended ? 8 : 3)
+            out.append("   [")
+            out.appendDecimal(UInt64(r.dlc))
+            out.append("]  remote request\n")
+            return
+        case .data(let f):
+            out.appendHex(f.id.value, width: f.id.isExtended ? 8 : 3)
+            out.append("   [")
+            out.appendDecimal(UInt64(f.length))
+            out.append("] ")
+        case .fd(let f):
+            out.appendHex(f.id.value, width: f.id.isExtended ? 8 : 3)
+            out.append("  [")
+            out.appendDecimal(UInt64(f.length), minimumDigits: 2)
+            out.append("] ")
+        }
+        record.frame.withPayload { p in
+            for b in p { out.append(UInt8(ascii: " ")); out.appendHexByte(b) }
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
+}

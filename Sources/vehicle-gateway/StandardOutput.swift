@@ -39,6 +39,20 @@ struct OutputSink {
         buffer.removeAll()
     }
 
+    var lastFlush = 0.0
+
+    /// Flushes when the buffer is large or its oldest line is older than 50 ms: live output
+    /// stays live while a flood still costs one write per many lines.
+    mutating func flushIfStale() {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        if buffer.count >= flushThreshold || now - lastFlush >= 0.05 {
+            flush()
+            lastFlush = now
+        }
+    }
+
     mutating func write(_ text: String) {
         buffer.append(text)
         flushIfNeeded()

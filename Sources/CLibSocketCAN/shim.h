@@ -1,0 +1,2 @@
+#include <libsocketcan.h>
+#include <linux/can/netlink.h>

@@ -1,0 +1,8 @@
+# Sourced by scripts: installs the Debian packages the build needs (libsocketcan-dev for the
+# SocketCAN module's controller control), if they are missing.
+if ! pkg-config --exists libsocketcan 2>/dev/null; then
+    echo "== installing libsocketcan-dev (apt)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null 2>&1 ||
+        { apt-get update >/dev/null && apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null; }
+fi
