@@ -2,8 +2,11 @@
 # The whole test suite, as CI runs it on a fresh clone:
 #   1. unit and property tests (XCTest) for every module,
 #   2. the command-line tests (pytest driving the real binary, python-can as a second reader),
-#   3. the differential test against cantools on the DBC fixtures.
-# It installs what it needs (a Python venv with cantools, python-can and pytest).
+#   3. the differential test against cantools on the DBC fixtures,
+#   4. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
+#      directly where the host kernel has vcan (scripts/vcan-vm.sh decides).
+# It installs what it needs (libsocketcan-dev, a Python venv with cantools, python-can and
+# pytest, and for the VM qemu, busybox-static, can-utils and Debian's stock kernel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/system-deps.sh
@@ -19,3 +22,6 @@ echo "== command-line tests"
 python -m pytest -q Tests/cli
 echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
+echo "== SocketCAN on a real vcan bus"
+bash scripts/vcan-vm.sh --setup
+bash scripts/vcan-vm.sh -- bash Tests/vcan/run-in-vm.sh

@@ -51,13 +51,15 @@ public final class CANReader: @unchecked Sendable {
 
     /// Reads until `shouldStop` returns true (checked at least every `tickMilliseconds`).
     /// Throws only for problems no waiting can fix (no CAN in the kernel, a bad option).
-    public func run(tickMilliseconds: Int32 = 100, shouldStop: () -> Bool, emit: (Event) -> Void) throws(SocketCANError) {
+    public func run(tickMilliseconds: Int32 = 100, shouldStop: () -> Bool, emit: (Event) -> Void,
+                    ready: () -> Void = {}) throws(SocketCANError) {
         for i in interfaces.indices {
             try open(i, emit: emit, announce: false)
             if sockets[i] == nil {
                 emit(.interfaceDown(interfaces[i], reason: CANInterface(interfaces[i]).state == .absent ? "no such interface" : "interface is down"))
             }
         }
+        ready()
         var fds = [Int32](repeating: -1, count: interfaces.count)
         var revents = [Int16](repeating: 0, count: interfaces.count)
         while !shouldStop() {

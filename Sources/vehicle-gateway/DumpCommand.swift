@@ -42,7 +42,8 @@ struct DumpCommand: ParsableCommand {
         var out = OutputSink()
         let width = interfaces.map(\.utf8.count).max() ?? 5
         do {
-            try reader.run(shouldStop: { shouldStop }) { event in
+            let announce = { printError("vehicle-gateway: reading \(interfaces.joined(separator: ", "))") }
+            try reader.run(shouldStop: { shouldStop }, emit: { event in
                 switch event {
                 case .frame(let record):
                     if writer != nil { writer!.append(record, to: &out.buffer) }
@@ -58,7 +59,7 @@ struct DumpCommand: ParsableCommand {
                 case .kernelDrops(let iface, let new, let total):
                     printError("vehicle-gateway: warning: \(iface): the kernel dropped \(new) frame(s) (\(total) in all); raise --receive-buffer")
                 }
-            }
+            }, ready: announce)
         } catch {
             out.flush()
             throw CLIFailure.exit("\(error)", code: 74)

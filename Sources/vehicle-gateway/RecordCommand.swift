@@ -29,7 +29,8 @@ struct RecordCommand: ParsableCommand {
         var frames = 0
         var failure: Error?
         do {
-            try reader.run(shouldStop: { shouldStop || failure != nil || (count.map { frames >= $0 } ?? false) }) { event in
+            let announce = { printError("vehicle-gateway: recording \(interfaces.joined(separator: ", ")) to \(output)") }
+            try reader.run(shouldStop: { shouldStop || failure != nil || (count.map { frames >= $0 } ?? false) }, emit: { event in
                 switch event {
                 case .frame(let record):
                     if let count, frames >= count { return }
@@ -45,7 +46,7 @@ struct RecordCommand: ParsableCommand {
                 case .kernelDrops(let iface, let new, let total):
                     printError("vehicle-gateway: warning: \(iface): the kernel dropped \(new) frame(s) (\(total) in all)")
                 }
-            }
+            }, ready: announce)
             try file.close()
         } catch {
             throw CLIFailure.exit("\(error)", code: 74)
