@@ -8,6 +8,9 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/can/netlink.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
@@ -156,4 +159,54 @@ int vg_poll_many(const int *fds, short *revents, int count, int timeout_ms) {
     if (n < 0) return -errno;
     for (int i = 0; i < count; i++) revents[i] = p[i].revents;
     return n;
+}
+
+static struct rtattr *vg_attr(struct nlmsghdr *n, size_t room, int type, const void *data, int len) {
+    size_t at = NLMSG_ALIGN(n->nlmsg_len);
+    if (at + RTA_LENGTH(len) > room) return NULL;
+    struct rtattr *a = (struct rtattr *)((char *)n + at);
+    a->rta_type = (unsigned short)type;
+    a->rta_len = (unsigned short)RTA_LENGTH(len);
+    if (len) memcpy(RTA_DATA(a), data, (size_t)len);
+    n->nlmsg_len = (uint32_t)(at + RTA_ALIGN(a->rta_len));
+    return a;
+}
+
+static void vg_end_nest(struct nlmsghdr *n, struct rtattr *nest) {
+    nest->rta_len = (unsigned short)((char *)n + n->nlmsg_len - (char *)nest);
+}
+
+int vg_set_data_bitrate(const char *name, uint32_t bitrate) {
+    unsigned index = if_nametoindex(name);
+    if (!index) return -ENODEV;
+    struct { struct nlmsghdr n; struct ifinfomsg i; char buf[512]; } req;
+    memset(&req, 0, sizeof req);
+    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    req.n.nlmsg_type = RTM_NEWLINK;
+    req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.i.ifi_family = AF_UNSPEC;
+    req.i.ifi_index = (int)index;
+    struct rtattr *info = vg_attr(&req.n, sizeof req, IFLA_LINKINFO, NULL, 0);
+    vg_attr(&req.n, sizeof req, IFLA_INFO_KIND, "can", 3);
+    struct rtattr *data = vg_attr(&req.n, sizeof req, IFLA_INFO_DATA, NULL, 0);
+    struct can_bittiming bt;
+    memset(&bt, 0, sizeof bt);
+    bt.bitrate = bitrate;
+    vg_attr(&req.n, sizeof req, IFLA_CAN_DATA_BITTIMING, &bt, sizeof bt);
+    vg_end_nest(&req.n, data);
+    vg_end_nest(&req.n, info);
+
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    if (sendto(fd, &req, req.n.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) { int e = errno; close(fd); return -e; }
+    char reply[1024];
+    ssize_t got = recv(fd, reply, sizeof reply, 0);
+    int e = errno;
+    close(fd);
+    if (got < 0) return -e;
+    struct nlmsghdr *h = (struct nlmsghdr *)reply;
+    if (!NLMSG_OK(h, (unsigned)got) || h->nlmsg_type != NLMSG_ERROR) return -EPROTO;
+    struct nlmsgerr *err = NLMSG_DATA(h);
+    return err->error;  /* 0 or -errno */
 }

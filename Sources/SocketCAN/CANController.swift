@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLibSocketCAN
+import CSocketCAN
 
 /// Controller control and status through libsocketcan (netlink). Virtual interfaces such as
 /// vcan have no controller: every call then answers `.unsupported` instead of failing.
@@ -67,6 +68,14 @@ public struct CANController: Sendable {
     /// Sets the bit rate (the interface must be down); `.unsupported` on vcan.
     public func setBitrate(_ bitsPerSecond: UInt32) -> Answer<Void> {
         can_set_bitrate(interface, bitsPerSecond) == 0 ? .value(()) : unsupported("a settable bit rate")
+    }
+
+    /// Sets the CAN FD data-phase bit rate (the interface must be down). libsocketcan has no call
+    /// for it, so this speaks rtnetlink itself.
+    public func setDataBitrate(_ bitsPerSecond: UInt32) -> Answer<Void> {
+        let rc = vg_set_data_bitrate(interface, bitsPerSecond)
+        if rc == 0 { return .value(()) }
+        return .unsupported("\(interface) refused a data bit rate: \(String(cString: strerror(-rc))) (errno \(-rc)); it needs a CAN FD controller, set down")
     }
 
     /// Restarts the controller after bus-off.

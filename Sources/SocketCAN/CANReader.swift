@@ -38,7 +38,7 @@ public final class CANReader: @unchecked Sendable {
     /// Opens the socket of interface `i` now; throws when CAN itself is unsupported.
     func open(_ i: Int, emit: (Event) -> Void, announce: Bool) throws(SocketCANError) {
         let name = interfaces[i]
-        guard CANInterface(name).state == .up else { return }
+        guard name == CANSocket.anyInterface || CANInterface(name).state == .up else { return }
         do {
             sockets[i] = try CANSocket(interface: name, options: options)
             reportedDrops[i] = 0
@@ -78,7 +78,8 @@ public final class CANReader: @unchecked Sendable {
             if ready < 0 { throw SocketCANError(errno: -ready, operation: "poll CAN sockets") }
             if ready == 0 {
                 // Quiet bus: notice an interface set down (vcan delivers no error for that).
-                for i in interfaces.indices where sockets[i] != nil && CANInterface(interfaces[i]).state != .up {
+                for i in interfaces.indices where sockets[i] != nil && interfaces[i] != CANSocket.anyInterface
+                    && CANInterface(interfaces[i]).state != .up {
                     lost(i, reason: "interface went down", emit: emit)
                 }
                 continue

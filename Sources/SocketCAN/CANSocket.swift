@@ -36,21 +36,43 @@ public struct CANSocketOptions: Sendable {
     public init() {}
 }
 
-/// A raw CAN socket bound to one interface: batched receive with kernel timestamps and the drop
-/// counter, and send. Thin: every failure is a `SocketCANError` carrying errno.
+/// A raw CAN socket bound to one interface, or to all of them with the name `any` (as candump
+/// does): batched receive with kernel timestamps and the drop counter, and send. Thin: every
+/// failure is a `SocketCANError` carrying errno.
 public final class CANSocket: @unchecked Sendable {
+    /// The interface name that binds to every CAN interface.
+    public static let anyInterface = "any"
     public let interface: String
     public let options: CANSocketOptions
     public let descriptor: Int32
     let batch: OpaquePointer
     /// The kernel's cumulative drop counter for this socket (SO_RXQ_OVFL).
     public private(set) var kernelDrops: UInt32 = 0
+    /// Interface names by index, for sockets bound to all interfaces (filled as frames arrive).
+    var namesByIndex: [String?] = []
+
+    @inline(__always)
+    func name(ofIndex index: Int32) -> String {
+        guard interface == Self.anyInterface else { return interface }
+        let i = Int(index)
+        if i >= 0, i < namesByIndex.count, let n = namesByIndex[i] { return n }
+        let n = CANInterface.name(ofIndex: index) ?? "if\(index)"
+        if i >= 0 && i < 4096 {
+            if i >= namesByIndex.count { namesByIndex += Array(repeating: nil, count: i + 1 - namesByIndex.count) }
+            namesByIndex[i] = n
+        }
+        return n
+    }
 
     public init(interface: String, options: CANSocketOptions = CANSocketOptions()) throws(SocketCANError) {
         self.interface = interface
         self.options = options
-        guard let index = CANInterface(interface).index else {
-            throw SocketCANError(errno: ENODEV, operation: "open CAN socket on \(interface)")
+        let index: Int32
+        if interface == Self.anyInterface { index = 0 } else {
+            guard let i = CANInterface(interface).index else {
+                throw SocketCANError(errno: ENODEV, operation: "open CAN socket on \(interface)")
+            }
+            index = i
         }
         let fd = vg_open_raw(index, options.canFD ? 1 : 0)
         guard fd >= 0 else { throw SocketCANError(errno: -fd, operation: "open CAN socket on \(interface)") }
@@ -103,7 +125,7 @@ public final class CANSocket: @unchecked Sendable {
             } else {
                 timestamp = Self.now()
             }
-            body(CANLogRecord(timestamp: timestamp, interface: interface, frame: frame))
+            body(CANLogRecord(timestamp: timestamp, interface: name(ofIndex: slot.ifindex), frame: frame))
         }
         return Int(n)
     }

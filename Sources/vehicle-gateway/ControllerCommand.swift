@@ -8,6 +8,7 @@ struct ControllerCommand: ParsableCommand {
 
     @Argument(help: "The CAN interface.") var interface: String
     @Option(name: .long, help: "Set the bit rate (the interface must be down).") var bitrate: UInt32?
+    @Option(name: .long, help: "Set the CAN FD data bit rate (the interface must be down).") var dataBitrate: UInt32?
     @Option(name: .long, help: "Restart automatically this many ms after bus-off (0 = off).") var restartMs: UInt32?
     @Flag(name: .long, help: "Restart the controller now (after bus-off).") var restart = false
 
@@ -21,6 +22,7 @@ struct ControllerCommand: ParsableCommand {
             }
         }
         if let bitrate { show("set bit rate", c.setBitrate(bitrate)) { "\(bitrate) bit/s" } }
+        if let dataBitrate { show("set data bit rate", c.setDataBitrate(dataBitrate)) { "\(dataBitrate) bit/s" } }
         if let restartMs { show("set automatic restart", c.setAutomaticRestart(milliseconds: restartMs)) { "\(restartMs) ms" } }
         if restart { show("restart", c.restart()) { "done" } }
         show("state", c.state) { $0.rawValue }

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import SocketCAN
 import CANBus
+import CSocketCAN
 
 /// On a real vcan bus: run inside the VM harness (scripts/vcan-vm.sh sets VG_VCAN=1 and creates
 /// vcan0 and vcan1 with CAN FD MTU). Without VG_VCAN these tests are skipped, never faked.
@@ -158,4 +159,52 @@ final class Collected: @unchecked Sendable {
     var isComplete: Bool { get async { count >= 3 } }
     private var count: Int { snapshot().frames.count }
     func snapshot() -> Log { lock.lock(); defer { lock.unlock() }; return log }
+}
+
+extension VCANIntegrationTests {
+    func testBindingToAnyInterfaceNamesEachFramesInterface() throws {
+        let rx = try CANSocket(interface: CANSocket.anyInterface)
+        try CANSocket(interface: "vcan1").send(.data(CANDataFrame(id: CANID(0x11, extended: false)!, bytes: [1])))
+        try CANSocket(interface: "vcan0").send(.data(CANDataFrame(id: CANID(0x10, extended: false)!, bytes: [0])))
+        let got = try receiveAll(rx, count: 2)
+        XCTAssertEqual(got.map(\.interface), ["vcan1", "vcan0"])
+    }
+
+    /// vcan cannot produce bus errors, but it delivers an error frame written to it to every
+    /// socket whose error mask asks for it: enough to prove decoding and the mask end to end.
+    func testInjectedErrorFramesBecomeBusEvents() throws {
+        var options = CANSocketOptions()
+        options.errorMask = 0x1FFF_FFFF
+        let rx = try CANSocket(interface: "vcan0", options: options)
+        var quiet = CANSocketOptions()
+        quiet.errorMask = 0
+        let deaf = try CANSocket(interface: "vcan0", options: quiet)
+        let injector = try CANSocket(interface: "vcan0")
+        var k = canfd_frame()
+        k.can_id = 0x2000_0000 | 0x40 | 0x04 | 0x200  // ERR_FLAG | BUSOFF | CRTL | CNT
+        k.len = 8
+        withUnsafeMutableBytes(of: &k.data) { $0[1] = 0x20; $0[6] = 255; $0[7] = 3 }  // TX passive
+        let rc = vg_send(injector.descriptor, &k, 16)
+        try XCTSkipIf(rc == -Int32(EINVAL), "this kernel refuses to send error frames on vcan")
+        XCTAssertEqual(rc, 0)
+        let got = try receiveAll(rx, count: 1)
+        guard case .error(let e)? = got.first?.frame else { return XCTFail("no error frame: \(got)") }
+        XCTAssertEqual(BusError(e).events, ["bus-off", "error-passive", "counters tx=255 rx=3"])
+        XCTAssertEqual(try receiveAll(deaf, count: 1, timeout: 0.3).count, 0, "a socket with error mask 0 gets no error frames")
+    }
+
+    func testFloodFromCangenIsReadWithoutDrops() throws {
+        var options = CANSocketOptions()
+        options.receiveBufferBytes = 8 << 20
+        let rx = try CANSocket(interface: "vcan0", options: options)
+        let n = 20000
+        let cangen = Process()
+        cangen.executableURL = URL(fileURLWithPath: "/usr/bin/cangen")
+        cangen.arguments = ["vcan0", "-g", "0", "-n", String(n), "-L", "8"]
+        try cangen.run()
+        let got = try receiveAll(rx, count: n, timeout: 60)
+        cangen.waitUntilExit()
+        XCTAssertEqual(got.count, n)
+        XCTAssertEqual(rx.kernelDrops, 0)
+    }
 }

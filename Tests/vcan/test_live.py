@@ -90,5 +90,6 @@ def test_dump_decodes_live_traffic_with_the_dbc(tmp_path):
 
 
 def test_controller_on_vcan_says_not_available(vg):
-    out = vg("controller", "vcan0", "--bitrate", "500000").stdout
+    out = vg("controller", "vcan0", "--bitrate", "500000", "--data-bitrate", "2000000").stdout
     assert "state: not available" in out and "set bit rate: not available" in out
+    assert "set data bit rate: not available" in out

@@ -48,4 +48,8 @@ int vg_interface_flags(const char *name);
 
 /// poll() on several fds for POLLIN; writes revents into `revents`; returns ready count or -errno.
 int vg_poll_many(const int *fds, short *revents, int count, int timeout_ms);
+/// Sets the CAN FD data-phase bit rate over rtnetlink (IFLA_CAN_DATA_BITTIMING); libsocketcan
+/// has no call for it. The interface must be down. Returns 0 or -errno (-EOPNOTSUPP on vcan).
+int vg_set_data_bitrate(const char *name, uint32_t bitrate);
+
 #endif
