@@ -38,22 +38,30 @@
 #   -v, --verbose       print the guest console log and the run time afterwards
 #   -h, --help          this text
 #
-# In the command's environment: VCANVM_MODE=vm|direct, VCANVM_IFACES=<LIST>, and in the VM
-# VCANVM_GUEST=1.  The VM passes PATH, HOME, USER, LOGNAME and LANG from the host and sets
-# TERM=dumb; anything else needs -e.  The command's stdin is /dev/null in the VM.  Before the
-# command runs, net.core.rmem_max is 8388608 (so sockets/`candump -r 8388608` can get an 8 MB
-# receive buffer; in direct mode it is raised only if lower and restored afterwards).
+# The command runs as you, in the current directory (give paths relative to it, or absolute).
+# Its environment: VG_VCAN=1 (the SocketCAN integration tests run only then), VCANVM_RUN=vm or
+# direct, VCANVM_IFACES=<LIST>, and in the VM VCANVM_GUEST=1.  The VM passes only PATH, HOME,
+# USER, LOGNAME and LANG from the host and sets TERM=dumb; anything else needs -e.  In the VM
+# stdin is /dev/null, output arrives as it is written (stdout and stderr separately), HOME and
+# /tmp are writable but in guest RAM (about half of --mem) and vanish, and there is no network
+# except `lo`.  net.core.rmem_max is 8388608 before the command runs, so sockets (and
+# `candump -r 8388608`) can get an 8 MB receive buffer; direct mode raises it only if lower
+# and restores it afterwards.
 #
 # Exit status: the command's; 124 if the time limit was hit; 125 for errors of this script or
 # of the VM itself (missing package, boot failure, ...).
 #
-# Environment: VCANVM_CACHE   guest kernel + initramfs cache (default /var/cache/vehicle-gateway-vcanvm)
-#              VCANVM_KERNEL_PKG  kernel package to use instead of what linux-image-amd64 depends on
-#              VCANVM_ACCEL   tcg | kvm | auto (default auto: kvm only on real hardware-assisted
-#                             KVM; the nested `kvm_pvm` of the CI machines cannot boot a stock
-#                             kernel, so it means tcg)
+# Environment:
+#   VCANVM_CACHE       guest kernel + initramfs (default /var/cache/vehicle-gateway-vcanvm)
+#   VCANVM_KERNEL_PKG  kernel package instead of the one linux-image-amd64 depends on
+#   VCANVM_MODE        auto | direct | vm (like --direct / --vm)
+#   VCANVM_ACCEL       tcg | kvm | auto (default: kvm only with real hardware-assisted KVM; the
+#                      nested `kvm_pvm` of the CI machines cannot boot a stock kernel -> tcg)
+#
 # Direct mode needs root or password-less sudo for `ip link` (the command itself runs as you).
-# Requirements (installed by --setup): qemu-system-x86 busybox-static can-utils kmod cpio xz-utils.
+# The VM needs (installed by --setup): qemu-system-x86 busybox-static can-utils kmod cpio
+# xz-utils; root only for --setup.  Under software emulation a run costs ~7-9 s of boot and
+# every program start 0.1-0.3 s: run many tests per VM, not one VM per test.
 set -euo pipefail
 
 PROG=${0##*/}
@@ -324,7 +332,7 @@ run_direct() {
     for spec in "${ENV_SPECS[@]}"; do
         case $spec in *=*) export "${spec%%=*}=${spec#*=}" ;; esac
     done
-    export VCANVM_MODE=direct VCANVM_IFACES=$IFACES
+    export VCANVM_RUN=direct VCANVM_IFACES=$IFACES VG_VCAN=1
     set +e
     timeout --kill-after=10 "$TIMEOUT" "$@"
     rc=$?
@@ -335,7 +343,7 @@ run_direct() {
 # ---------------------------------------------------------------------------------------------
 # VM mode
 run_vm() {
-    local accel_args kernel start elapsed qrc rc i d n val
+    local accel_args kernel start elapsed qrc rc i d n
     check_vm_tools
     if [ ! -f "$CACHE/current/.complete" ]; then
         note "no guest kernel in $CACHE yet; preparing it (run '$0 --setup' beforehand to avoid this)"
@@ -413,7 +421,7 @@ run_vm() {
         echo "export PATH=$(printf %q "$PATH")"
         echo "export HOME=$(printf %q "${HOME:-/root}") USER=$(printf %q "${USER:-$(id -un)}") LOGNAME=$(printf %q "${LOGNAME:-$(id -un)}")"
         echo "export LANG=$(printf %q "${LANG:-C.UTF-8}") TERM=dumb"
-        echo "export VCANVM_GUEST=1 VCANVM_MODE=vm VCANVM_IFACES=$IFACES"
+        echo "export VCANVM_GUEST=1 VCANVM_RUN=vm VCANVM_IFACES=$IFACES VG_VCAN=1"
         for spec in "${ENV_SPECS[@]}"; do
             n=${spec%%=*}
             [[ $n =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "bad environment variable name: $n"
