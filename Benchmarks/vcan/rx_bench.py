@@ -19,11 +19,18 @@ N = int(os.environ.get("RX_FRAMES", "50000"))
 GAPS = [float(g) for g in os.environ.get("RX_GAPS", "1 0.5 0.2 0.1 0.05 0.02 0").split()]
 
 
-def cpu_of(proc):
-    """CPU seconds (user+sys) of a finished child, from wait4."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_utime + usage.ru_stime
+def cpu_of(proc, grace=5.0):
+    """CPU seconds (user+sys) of a child, from wait4; ended with SIGTERM if still running after `grace`."""
+    deadline = time.time() + grace
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return usage.ru_utime + usage.ru_stime
+        if time.time() > deadline:
+            proc.terminate()
+            deadline = time.time() + 60
+        time.sleep(0.05)
 
 
 def count_lines(path):
@@ -42,10 +49,6 @@ def run(gap):
     t0 = time.time()
     subprocess.run(["cangen", "vcan0", "-n", str(N), "-g", str(gap), "-L", "8"], check=True)
     elapsed = max(time.time() - t0, 1e-6)
-    time.sleep(1.0)
-    for p in (ours, theirs):
-        if p.poll() is None:
-            p.terminate()
     ours_cpu, theirs_cpu = cpu_of(ours), cpu_of(theirs)
     got_ours, got_theirs = count_lines(ours_log), count_lines(theirs_log)
     rate = N / elapsed
