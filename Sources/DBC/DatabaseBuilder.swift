@@ -7,8 +7,16 @@ public enum DatabaseBuilder {
     static let independentSignalsMessageName = "VECTOR__INDEPENDENT_SIG_MSG"
 
     public static func build(_ syntax: DBCFileSyntax) -> Database {
-        var db = Database(fileName: syntax.fileName)
-        db.warnings = syntax.warnings
+        var builder = Builder(syntax: syntax)
+        builder.run()
+        return builder.db
+    }
+
+    /// The build's state as a struct, so `db` is mutated in place (closures capturing a local
+    /// `var db` would box it and copy signals on every nested read).
+    struct Builder {
+        let syntax: DBCFileSyntax
+        var db: Database
         var messageIndex: [UInt32: Int] = [:]
         // Signal index by message and name, so the thousands of CM_/BA_/VAL_ lines that name a
         // signal find it without walking (and copying) the message's signals.
@@ -17,69 +25,23 @@ public enum DatabaseBuilder {
         var envIndex: [String: Int] = [:]
         var definitions: [String: Int] = [:]
 
-        func warn(_ pos: SourcePosition, _ check: String, _ text: String) {
+        init(syntax: DBCFileSyntax) {
+            self.syntax = syntax
+            db = Database(fileName: syntax.fileName)
+            db.warnings = syntax.warnings
+        }
+
+        mutating func warn(_ pos: SourcePosition, _ check: String, _ text: String) {
             db.warnings.append(DBCDiagnostic(.warning, file: syntax.fileName, position: pos, check: check, text))
         }
 
-        // Pass 1: the objects themselves.
-        for statement in syntax.statements {
-            switch statement {
-            case .version(let v, _): db.version = v
-            case .nodes(let nodes, _):
-                for n in nodes where nodeIndex[n.name] == nil {
-                    nodeIndex[n.name] = db.nodes.count
-                    db.nodes.append(Node(name: n.name, position: n.position))
-                }
-            case .valueTable(let name, let entries, _):
-                db.valueTables.append((name, entries.map { ValueLabel(value: $0.value, label: $0.label) }))
-            case .message(let m):
-                if m.name == independentSignalsMessageName { continue }
-                let extended = m.rawID & 0x8000_0000 != 0
-                let id = CANID(unchecked: extended ? m.rawID & CANID.extendedMask : m.rawID, extended: extended)
-                let signals = m.signals.map { s in
-                    Signal(name: s.name, startBit: s.startBit, length: s.length,
-                           byteOrder: s.byteOrder == 1 ? .littleEndian : .bigEndian, isSigned: s.isSigned,
-                           valueType: .integer, factor: s.factor, offset: s.offset, minimum: s.minimum, maximum: s.maximum,
-                           unit: s.unit, receivers: s.receivers.filter { $0 != "Vector__XXX" },
-                           isMultiplexer: s.multiplexIndicator.hasSuffix("M"), multiplexCondition: nil, position: s.position)
-                }
-                if messageIndex[m.rawID] != nil {
-                    warn(m.position, "duplicate-id", "message id \(id) is defined again; the later definition wins")
-                }
-                messageIndex[m.rawID] = db.messages.count
-                var names: [String: Int] = [:]
-                names.reserveCapacity(m.signals.count)
-                for (i, sig) in m.signals.enumerated() where names[sig.name] == nil { names[sig.name] = i }
-                signalIndex.append(names)
-                db.messages.append(Message(id: id, name: m.name, length: m.length, isFD: false,
-                                           senders: m.sender == "Vector__XXX" ? [] : [m.sender], cycleTimeMilliseconds: nil,
-                                           comment: nil, signals: signals, position: m.position))
-                // Simple multiplexing: m<n> signals hang off the message's one plain `M` signal.
-                let mi = db.messages.count - 1
-                let top = m.signals.first { $0.multiplexIndicator == "M" }?.name
-                for (si, s) in m.signals.enumerated() where s.multiplexIndicator.hasPrefix("m") {
-                    let digits = s.multiplexIndicator.dropFirst().prefix { $0.isNumber }
-                    let value = Int64(digits) ?? 0
-                    db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: top ?? "", ranges: [value...value])
-                }
-            case .environmentVariable(let name, let type, let minimum, let maximum, let unit, let initial, let id, let access, let nodes, _):
-                envIndex[name] = db.environmentVariables.count
-                db.environmentVariables.append(EnvironmentVariable(name: name, type: type, minimum: minimum, maximum: maximum, unit: unit,
-                                                                   initialValue: initial, id: id, accessType: access, accessNodes: nodes))
-            case .attributeDefinition(let object, let name, let type, _, let pos):
-                definitions[name] = db.attributeDefinitions.count
-                db.attributeDefinitions.append(AttributeDefinition(name: name, object: object, type: type, defaultValue: nil, position: pos))
-            default: break
-            }
-        }
-
-        func messageSlot(_ raw: UInt32?, _ pos: SourcePosition, _ what: String) -> Int? {
+        mutating func messageSlot(_ raw: UInt32?, _ pos: SourcePosition, _ what: String) -> Int? {
             guard let raw else { return nil }
             if let i = messageIndex[raw] { return i }
             warn(pos, "unknown-message", "\(what) names message id \(raw), which is not defined; ignored")
             return nil
         }
-        func signalSlot(_ raw: UInt32?, _ name: String?, _ pos: SourcePosition, _ what: String) -> (Int, Int)? {
+        mutating func signalSlot(_ raw: UInt32?, _ name: String?, _ pos: SourcePosition, _ what: String) -> (Int, Int)? {
             guard let mi = messageSlot(raw, pos, what), let name else { return nil }
             if let si = signalIndex[mi][name] { return (mi, si) }
             warn(pos, "unknown-signal", "\(what) names signal '\(name)', which message \(db.messages[mi].name) does not have; ignored")
@@ -102,117 +64,171 @@ public enum DatabaseBuilder {
             }
         }
 
-        // Pass 2: everything that refers to those objects.
-        for statement in syntax.statements {
-            switch statement {
-            case .messageTransmitters(let raw, let nodes, let pos):
-                if let mi = messageSlot(raw, pos, "BO_TX_BU_") {
-                    for n in nodes where !db.messages[mi].senders.contains(n) { db.messages[mi].senders.append(n) }
-                }
-            case .environmentVariableData(let name, let size, let pos):
-                if let i = envIndex[name] { db.environmentVariables[i].dataSize = size }
-                else { warn(pos, "unknown-env-var", "ENVVAR_DATA_ names '\(name)', which is not defined; ignored") }
-            case .comment(let object, let node, let raw, let name, let text, let pos):
-                switch object {
-                case .network: db.comment = text
-                case .node:
-                    if let i = nodeIndex[node ?? ""] { db.nodes[i].comment = text }
-                    else { warn(pos, "unknown-node", "CM_ names node '\(node ?? "")', which is not defined; ignored") }
-                case .message: if let mi = messageSlot(raw, pos, "CM_") { db.messages[mi].comment = text }
-                case .signal: if let (mi, si) = signalSlot(raw, name, pos, "CM_") { db.messages[mi].signals[si].comment = text }
-                case .environmentVariable:
-                    if let i = envIndex[name ?? ""] { db.environmentVariables[i].comment = text }
-                    else { warn(pos, "unknown-env-var", "CM_ names environment variable '\(name ?? "")', which is not defined; ignored") }
+        func defaultValue(_ name: String) -> AttributeValue? { definitions[name].flatMap { db.attributeDefinitions[$0].defaultValue } }
+
+        mutating func run() {
+            // Pass 1: the objects themselves.
+            for statement in syntax.statements {
+                switch statement {
+                case .version(let v, _): db.version = v
+                case .nodes(let nodes, _):
+                    for n in nodes where nodeIndex[n.name] == nil {
+                        nodeIndex[n.name] = db.nodes.count
+                        db.nodes.append(Node(name: n.name, position: n.position))
+                    }
+                case .valueTable(let name, let entries, _):
+                    db.valueTables.append((name, entries.map { ValueLabel(value: $0.value, label: $0.label) }))
+                case .message(let m):
+                    if m.name == independentSignalsMessageName { continue }
+                    let extended = m.rawID & 0x8000_0000 != 0
+                    let id = CANID(unchecked: extended ? m.rawID & CANID.extendedMask : m.rawID, extended: extended)
+                    let signals = m.signals.map { s in
+                        Signal(name: s.name, startBit: s.startBit, length: s.length,
+                               byteOrder: s.byteOrder == 1 ? .littleEndian : .bigEndian, isSigned: s.isSigned,
+                               valueType: .integer, factor: s.factor, offset: s.offset, minimum: s.minimum, maximum: s.maximum,
+                               unit: s.unit, receivers: s.receivers.filter { $0 != "Vector__XXX" },
+                               isMultiplexer: s.multiplexIndicator.hasSuffix("M"), multiplexCondition: nil, position: s.position)
+                    }
+                    if messageIndex[m.rawID] != nil {
+                        warn(m.position, "duplicate-id", "message id \(id) is defined again; the later definition wins")
+                    }
+                    messageIndex[m.rawID] = db.messages.count
+                    var names: [String: Int] = [:]
+                    names.reserveCapacity(m.signals.count)
+                    for (i, sig) in m.signals.enumerated() where names[sig.name] == nil { names[sig.name] = i }
+                    signalIndex.append(names)
+                    db.messages.append(Message(id: id, name: m.name, length: m.length, isFD: false,
+                                               senders: m.sender == "Vector__XXX" ? [] : [m.sender], cycleTimeMilliseconds: nil,
+                                               comment: nil, signals: signals, position: m.position))
+                    // Simple multiplexing: m<n> signals hang off the message's one plain `M` signal.
+                    let mi = db.messages.count - 1
+                    let top = m.signals.first { $0.multiplexIndicator == "M" }?.name
+                    for (si, s) in m.signals.enumerated() where s.multiplexIndicator.hasPrefix("m") {
+                        let digits = s.multiplexIndicator.dropFirst().prefix { $0.isNumber }
+                        let value = Int64(digits) ?? 0
+                        db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: top ?? "", ranges: [value...value])
+                    }
+                case .environmentVariable(let name, let type, let minimum, let maximum, let unit, let initial, let id, let access, let nodes, _):
+                    envIndex[name] = db.environmentVariables.count
+                    db.environmentVariables.append(EnvironmentVariable(name: name, type: type, minimum: minimum, maximum: maximum, unit: unit,
+                                                                       initialValue: initial, id: id, accessType: access, accessNodes: nodes))
+                case .attributeDefinition(let object, let name, let type, _, let pos):
+                    definitions[name] = db.attributeDefinitions.count
+                    db.attributeDefinitions.append(AttributeDefinition(name: name, object: object, type: type, defaultValue: nil, position: pos))
                 default: break
                 }
-            case .attributeDefault(let name, let v, _, let pos):
-                if let i = definitions[name] { db.attributeDefinitions[i].defaultValue = value(v, for: name) }
-                else { warn(pos, "unknown-attribute", "BA_DEF_DEF_ for attribute \"\(name)\", which has no BA_DEF_; ignored") }
-            case .attribute(let name, let object, let node, let raw, let objectName, let v, let pos):
-                if definitions[name] == nil {
-                    warn(pos, "unknown-attribute", "attribute \"\(name)\" has no BA_DEF_ definition")
-                }
-                let av = value(v, for: name)
-                switch object {
-                case .network: db.networkAttributes[name] = av
-                case .node:
-                    if let i = nodeIndex[node ?? ""] { db.nodes[i].attributes[name] = av }
-                    else { warn(pos, "unknown-node", "BA_ names node '\(node ?? "")', which is not defined; ignored") }
-                case .message: if let mi = messageSlot(raw, pos, "BA_") { db.messages[mi].attributes[name] = av }
-                case .signal: if let (mi, si) = signalSlot(raw, objectName, pos, "BA_") { db.messages[mi].signals[si].attributes[name] = av }
-                case .environmentVariable:
-                    if let i = envIndex[objectName ?? ""] { db.environmentVariables[i].attributes[name] = av }
-                case .nodeSignal, .nodeMessage, .nodeEnvironmentVariable:
-                    let id = raw.flatMap { messageIndex[$0] }.map { db.messages[$0].id }
-                    db.relationAttributes.append((object, node ?? "", id, objectName, name, av))
-                }
-            case .valueDescriptions(let raw, let name, let entries, let pos):
-                let labels = entries.map { ValueLabel(value: $0.value, label: $0.label) }
-                if raw == nil {
-                    if let i = envIndex[name] { db.environmentVariables[i].valueLabels = labels }
-                    else { warn(pos, "unknown-env-var", "VAL_ names environment variable '\(name)', which is not defined; ignored") }
-                } else if let (mi, si) = signalSlot(raw, name, pos, "VAL_") {
-                    db.messages[mi].signals[si].valueLabels = labels
-                }
-            case .signalGroup(let raw, let name, let reps, let signals, let pos):
-                if let mi = messageSlot(raw, pos, "SIG_GROUP_") {
-                    db.messages[mi].signalGroups.append(SignalGroup(name: name, repetitions: reps, signals: signals))
-                }
-            case .signalValueType(let raw, let signal, let type, let pos):
-                if let (mi, si) = signalSlot(raw, signal, pos, "SIG_VALTYPE_") {
-                    db.messages[mi].signals[si].valueType = type == 1 ? .float32 : type == 2 ? .float64 : .integer
-                }
-            case .multiplexedValues(let raw, let signal, let mux, let ranges, let pos):
-                if let (mi, si) = signalSlot(raw, signal, pos, "SG_MUL_VAL_") {
-                    if signalIndex[mi][mux] == nil {
-                        warn(pos, "unknown-signal", "SG_MUL_VAL_ names multiplexer '\(mux)', which message \(db.messages[mi].name) does not have")
-                    }
-                    db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: mux, ranges: ranges)
-                }
-            default: break
             }
-        }
 
-        // Vector tools cut names to 32 characters and keep the full name in a string attribute.
-        for i in db.nodes.indices { if case .string(let long)? = db.nodes[i].attributes["SystemNodeLongSymbol"], !long.isEmpty { db.nodes[i].name = long } }
-        for i in db.environmentVariables.indices {
-            if case .string(let long)? = db.environmentVariables[i].attributes["SystemEnvVarLongSymbol"], !long.isEmpty { db.environmentVariables[i].name = long }
-        }
-        for mi in db.messages.indices {
-            if case .string(let long)? = db.messages[mi].attributes["SystemMessageLongSymbol"], !long.isEmpty { db.messages[mi].name = long }
-            var renamed: [String: String] = [:]
-            for si in db.messages[mi].signals.indices {
-                if case .string(let long)? = db.messages[mi].signals[si].attributes["SystemSignalLongSymbol"], !long.isEmpty {
-                    renamed[db.messages[mi].signals[si].name] = long
-                    db.messages[mi].signals[si].name = long
+            // Pass 2: everything that refers to those objects.
+            for statement in syntax.statements {
+                switch statement {
+                case .messageTransmitters(let raw, let nodes, let pos):
+                    if let mi = messageSlot(raw, pos, "BO_TX_BU_") {
+                        for n in nodes where !db.messages[mi].senders.contains(n) { db.messages[mi].senders.append(n) }
+                    }
+                case .environmentVariableData(let name, let size, let pos):
+                    if let i = envIndex[name] { db.environmentVariables[i].dataSize = size }
+                    else { warn(pos, "unknown-env-var", "ENVVAR_DATA_ names '\(name)', which is not defined; ignored") }
+                case .comment(let object, let node, let raw, let name, let text, let pos):
+                    switch object {
+                    case .network: db.comment = text
+                    case .node:
+                        if let i = nodeIndex[node ?? ""] { db.nodes[i].comment = text }
+                        else { warn(pos, "unknown-node", "CM_ names node '\(node ?? "")', which is not defined; ignored") }
+                    case .message: if let mi = messageSlot(raw, pos, "CM_") { db.messages[mi].comment = text }
+                    case .signal: if let (mi, si) = signalSlot(raw, name, pos, "CM_") { db.messages[mi].signals[si].comment = text }
+                    case .environmentVariable:
+                        if let i = envIndex[name ?? ""] { db.environmentVariables[i].comment = text }
+                        else { warn(pos, "unknown-env-var", "CM_ names environment variable '\(name ?? "")', which is not defined; ignored") }
+                    default: break
+                    }
+                case .attributeDefault(let name, let v, _, let pos):
+                    if let i = definitions[name] { db.attributeDefinitions[i].defaultValue = value(v, for: name) }
+                    else { warn(pos, "unknown-attribute", "BA_DEF_DEF_ for attribute \"\(name)\", which has no BA_DEF_; ignored") }
+                case .attribute(let name, let object, let node, let raw, let objectName, let v, let pos):
+                    if definitions[name] == nil {
+                        warn(pos, "unknown-attribute", "attribute \"\(name)\" has no BA_DEF_ definition")
+                    }
+                    let av = value(v, for: name)
+                    switch object {
+                    case .network: db.networkAttributes[name] = av
+                    case .node:
+                        if let i = nodeIndex[node ?? ""] { db.nodes[i].attributes[name] = av }
+                        else { warn(pos, "unknown-node", "BA_ names node '\(node ?? "")', which is not defined; ignored") }
+                    case .message: if let mi = messageSlot(raw, pos, "BA_") { db.messages[mi].attributes[name] = av }
+                    case .signal: if let (mi, si) = signalSlot(raw, objectName, pos, "BA_") { db.messages[mi].signals[si].attributes[name] = av }
+                    case .environmentVariable:
+                        if let i = envIndex[objectName ?? ""] { db.environmentVariables[i].attributes[name] = av }
+                    case .nodeSignal, .nodeMessage, .nodeEnvironmentVariable:
+                        let id = raw.flatMap { messageIndex[$0] }.map { db.messages[$0].id }
+                        db.relationAttributes.append((object, node ?? "", id, objectName, name, av))
+                    }
+                case .valueDescriptions(let raw, let name, let entries, let pos):
+                    let labels = entries.map { ValueLabel(value: $0.value, label: $0.label) }
+                    if raw == nil {
+                        if let i = envIndex[name] { db.environmentVariables[i].valueLabels = labels }
+                        else { warn(pos, "unknown-env-var", "VAL_ names environment variable '\(name)', which is not defined; ignored") }
+                    } else if let (mi, si) = signalSlot(raw, name, pos, "VAL_") {
+                        db.messages[mi].signals[si].valueLabels = labels
+                    }
+                case .signalGroup(let raw, let name, let reps, let signals, let pos):
+                    if let mi = messageSlot(raw, pos, "SIG_GROUP_") {
+                        db.messages[mi].signalGroups.append(SignalGroup(name: name, repetitions: reps, signals: signals))
+                    }
+                case .signalValueType(let raw, let signal, let type, let pos):
+                    if let (mi, si) = signalSlot(raw, signal, pos, "SIG_VALTYPE_") {
+                        db.messages[mi].signals[si].valueType = type == 1 ? .float32 : type == 2 ? .float64 : .integer
+                    }
+                case .multiplexedValues(let raw, let signal, let mux, let ranges, let pos):
+                    if let (mi, si) = signalSlot(raw, signal, pos, "SG_MUL_VAL_") {
+                        if signalIndex[mi][mux] == nil {
+                            warn(pos, "unknown-signal", "SG_MUL_VAL_ names multiplexer '\(mux)', which message \(db.messages[mi].name) does not have")
+                        }
+                        db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: mux, ranges: ranges)
+                    }
+                default: break
                 }
             }
-            if !renamed.isEmpty {
+
+            // Vector tools cut names to 32 characters and keep the full name in a string attribute.
+            for i in db.nodes.indices { if case .string(let long)? = db.nodes[i].attributes["SystemNodeLongSymbol"], !long.isEmpty { db.nodes[i].name = long } }
+            for i in db.environmentVariables.indices {
+                if case .string(let long)? = db.environmentVariables[i].attributes["SystemEnvVarLongSymbol"], !long.isEmpty { db.environmentVariables[i].name = long }
+            }
+            for mi in db.messages.indices {
+                if case .string(let long)? = db.messages[mi].attributes["SystemMessageLongSymbol"], !long.isEmpty { db.messages[mi].name = long }
+                var renamed: [String: String] = [:]
                 for si in db.messages[mi].signals.indices {
-                    if let c = db.messages[mi].signals[si].multiplexCondition, let long = renamed[c.multiplexer] {
-                        db.messages[mi].signals[si].multiplexCondition?.multiplexer = long
+                    if case .string(let long)? = db.messages[mi].signals[si].attributes["SystemSignalLongSymbol"], !long.isEmpty {
+                        renamed[db.messages[mi].signals[si].name] = long
+                        db.messages[mi].signals[si].name = long
                     }
                 }
-                for g in db.messages[mi].signalGroups.indices {
-                    db.messages[mi].signalGroups[g].signals = db.messages[mi].signalGroups[g].signals.map { renamed[$0] ?? $0 }
+                if !renamed.isEmpty {
+                    for si in db.messages[mi].signals.indices {
+                        if let c = db.messages[mi].signals[si].multiplexCondition, let long = renamed[c.multiplexer] {
+                            db.messages[mi].signals[si].multiplexCondition?.multiplexer = long
+                        }
+                    }
+                    for g in db.messages[mi].signalGroups.indices {
+                        db.messages[mi].signalGroups[g].signals = db.messages[mi].signalGroups[g].signals.map { renamed[$0] ?? $0 }
+                    }
                 }
             }
-        }
 
-        // Derived properties, with BA_DEF_DEF_ defaults where the object has no BA_ of its own.
-        func defaultValue(_ name: String) -> AttributeValue? { definitions[name].flatMap { db.attributeDefinitions[$0].defaultValue } }
-        for mi in db.messages.indices {
-            let format = db.messages[mi].attributes["VFrameFormat"] ?? defaultValue("VFrameFormat")
-            if case .enumeration(_, let label)? = format { db.messages[mi].isFD = label.hasSuffix("_FD") }
-            if let cycle = (db.messages[mi].attributes["GenMsgCycleTime"] ?? defaultValue("GenMsgCycleTime"))?.integerValue, cycle > 0 {
-                db.messages[mi].cycleTimeMilliseconds = Int(cycle)
-            }
-            for si in db.messages[mi].signals.indices {
-                if let start = (db.messages[mi].signals[si].attributes["GenSigStartValue"] ?? defaultValue("GenSigStartValue"))?.doubleValue {
-                    db.messages[mi].signals[si].initialRawValue = start
+            // Derived properties, with BA_DEF_DEF_ defaults where the object has no BA_ of its own.
+            for mi in db.messages.indices {
+                let format = db.messages[mi].attributes["VFrameFormat"] ?? defaultValue("VFrameFormat")
+                if case .enumeration(_, let label)? = format { db.messages[mi].isFD = label.hasSuffix("_FD") }
+                if let cycle = (db.messages[mi].attributes["GenMsgCycleTime"] ?? defaultValue("GenMsgCycleTime"))?.integerValue, cycle > 0 {
+                    db.messages[mi].cycleTimeMilliseconds = Int(cycle)
+                }
+                for si in db.messages[mi].signals.indices {
+                    if let start = (db.messages[mi].signals[si].attributes["GenSigStartValue"] ?? defaultValue("GenSigStartValue"))?.doubleValue {
+                        db.messages[mi].signals[si].initialRawValue = start
+                    }
                 }
             }
         }
-        return db
     }
 }
