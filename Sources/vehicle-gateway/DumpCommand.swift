@@ -28,7 +28,13 @@ struct DumpCommand: ParsableCommand {
     @Option(name: .long, help: "With --dbc: text or jsonl.") var format: DecodedFrameWriter.Format = .text
     @Flag(name: .long, help: "Print candump -l log lines instead of the console view.") var log = false
     @Flag(name: .long, help: "Receive only the ids the DBC files define (kernel filters).") var filterDBC = false
+    @Flag(name: .long, help: "With --dbc: a screen of the latest value of every message, updated in place (like cantools monitor).")
+    var monitor = false
     @OptionGroup var receive: ReceiveOptions
+
+    func validate() throws {
+        if monitor && dbc.isEmpty { throw ValidationError("--monitor needs --dbc") }
+    }
 
     func run() throws {
         installStopHandlers()
@@ -41,11 +47,17 @@ struct DumpCommand: ParsableCommand {
         let reader = CANReader(interfaces: interfaces, options: options)
         var out = OutputSink()
         let width = interfaces.map(\.utf8.count).max() ?? 5
+        var screen = monitor ? MonitorScreen(codec: DatabaseCodec(databases)) : nil
         do {
             let announce = { printError("vehicle-gateway: reading \(interfaces.joined(separator: ", "))") }
             try reader.run(shouldStop: { shouldStop }, emit: { event in
                 switch event {
                 case .frame(let record):
+                    if screen != nil {
+                        screen!.update(record)
+                        screen!.drawIfDue(to: &out)
+                        return
+                    }
                     if writer != nil { writer!.append(record, to: &out.buffer) }
                     else if log { CandumpWriter.appendLogLine(record, to: &out.buffer) }
                     else { CandumpWriter.appendConsoleLine(record, interfaceWidth: width, to: &out.buffer) }
@@ -63,6 +75,48 @@ struct DumpCommand: ParsableCommand {
         } catch {
             out.flush()
             throw CLIFailure.exit("\(error)", code: 74)
+        }
+        out.flush()
+    }
+}
+
+/// The latest decoded frame of every message on one screen, redrawn at most ten times a second.
+struct MonitorScreen {
+    let codec: DatabaseCodec
+    var writer: DecodedFrameWriter
+    var latest: [Int: String] = [:]
+    var counts: [Int: Int] = [:]
+    var frames = 0
+    var unknown = 0
+    var lastDraw = 0.0
+    var scratch = TextBuffer()
+
+    init(codec: DatabaseCodec) {
+        self.codec = codec
+        writer = DecodedFrameWriter(codec: codec, format: .text)
+    }
+
+    mutating func update(_ record: CANLogRecord) {
+        frames += 1
+        guard let id = record.frame.id, let index = codec.index(of: id) else { unknown += 1; return }
+        scratch.removeAll()
+        writer.append(record, to: &scratch)
+        // Keep what follows "::" — the message and its signals.
+        var text = scratch.string
+        if let range = text.firstRange(of: " :: ") { text = String(text[range.upperBound...]) }
+        latest[index] = text.hasSuffix("\n") ? String(text.dropLast()) : text
+        counts[index, default: 0] += 1
+    }
+
+    mutating func drawIfDue(to out: inout OutputSink) {
+        let now = CANReader.monotonicSeconds()
+        guard now - lastDraw >= 0.1 else { return }
+        lastDraw = now
+        out.buffer.append("\u{1B}[H\u{1B}[2J")
+        out.buffer.append("Received: \(frames) frames, \(unknown) not in the DBC   (Ctrl-C to quit)\n\n")
+        for index in latest.keys.sorted(by: { codec.codecs[$0].message.id < codec.codecs[$1].message.id }) {
+            let m = codec.codecs[index].message
+            out.buffer.append("\(m.id) \(counts[index] ?? 0)x  \(latest[index]!)\n")
         }
         out.flush()
     }

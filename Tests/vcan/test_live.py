@@ -93,3 +93,13 @@ def test_controller_on_vcan_says_not_available(vg):
     out = vg("controller", "vcan0", "--bitrate", "500000", "--data-bitrate", "2000000").stdout
     assert "state: not available" in out and "set bit rate: not available" in out
     assert "set data bit rate: not available" in out
+
+
+def test_dump_monitor_shows_the_latest_value_of_each_message(tmp_path):
+    mon = Background([VG, "dump", "vcan0", "--dbc", DEMO_DBC, "--monitor"], ready="reading")
+    for speed in ("0D0#10270100000000F0", "0D0#204E0100000000F0"):  # 100, then 200 km/h
+        subprocess.run([VG, "send", "vcan0", speed], check=True)
+        time.sleep(0.3)
+    mon.proc.terminate()
+    screens = mon.wait().split("\x1b[H\x1b[2J")
+    assert "VehicleSpeed: 200 km/h" in screens[-1] and "2x" in screens[-1]
