@@ -191,14 +191,15 @@ public enum DatabaseBuilder {
             }
 
             // Vector tools cut names to 32 characters and keep the full name in a string attribute.
+            let hasLongSymbols = definitions["SystemSignalLongSymbol"] != nil || definitions["SystemMessageLongSymbol"] != nil
             for i in db.nodes.indices { if case .string(let long)? = db.nodes[i].attributes["SystemNodeLongSymbol"], !long.isEmpty { db.nodes[i].name = long } }
             for i in db.environmentVariables.indices {
                 if case .string(let long)? = db.environmentVariables[i].attributes["SystemEnvVarLongSymbol"], !long.isEmpty { db.environmentVariables[i].name = long }
             }
-            for mi in db.messages.indices {
+            for mi in db.messages.indices where hasLongSymbols {
                 if case .string(let long)? = db.messages[mi].attributes["SystemMessageLongSymbol"], !long.isEmpty { db.messages[mi].name = long }
                 var renamed: [String: String] = [:]
-                for si in db.messages[mi].signals.indices {
+                for si in db.messages[mi].signals.indices where !db.messages[mi].signals[si].attributes.isEmpty {
                     if case .string(let long)? = db.messages[mi].signals[si].attributes["SystemSignalLongSymbol"], !long.isEmpty {
                         renamed[db.messages[mi].signals[si].name] = long
                         db.messages[mi].signals[si].name = long
@@ -217,16 +218,19 @@ public enum DatabaseBuilder {
             }
 
             // Derived properties, with BA_DEF_DEF_ defaults where the object has no BA_ of its own.
+            let formatDefault = defaultValue("VFrameFormat")
+            let cycleDefault = defaultValue("GenMsgCycleTime")?.integerValue
+            let startDefault = defaultValue("GenSigStartValue")?.doubleValue
             for mi in db.messages.indices {
-                let format = db.messages[mi].attributes["VFrameFormat"] ?? defaultValue("VFrameFormat")
+                let attributes = db.messages[mi].attributes
+                let format = attributes.isEmpty ? formatDefault : attributes["VFrameFormat"] ?? formatDefault
                 if case .enumeration(_, let label)? = format { db.messages[mi].isFD = label.hasSuffix("_FD") }
-                if let cycle = (db.messages[mi].attributes["GenMsgCycleTime"] ?? defaultValue("GenMsgCycleTime"))?.integerValue, cycle > 0 {
-                    db.messages[mi].cycleTimeMilliseconds = Int(cycle)
-                }
+                let cycle = attributes.isEmpty ? cycleDefault : attributes["GenMsgCycleTime"]?.integerValue ?? cycleDefault
+                if let cycle, cycle > 0 { db.messages[mi].cycleTimeMilliseconds = Int(cycle) }
                 for si in db.messages[mi].signals.indices {
-                    if let start = (db.messages[mi].signals[si].attributes["GenSigStartValue"] ?? defaultValue("GenSigStartValue"))?.doubleValue {
-                        db.messages[mi].signals[si].initialRawValue = start
-                    }
+                    let own = db.messages[mi].signals[si].attributes
+                    let start = own.isEmpty ? startDefault : own["GenSigStartValue"]?.doubleValue ?? startDefault
+                    if let start { db.messages[mi].signals[si].initialRawValue = start }
                 }
             }
         }

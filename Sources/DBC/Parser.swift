@@ -29,6 +29,7 @@ public struct DBCParser {
     init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) throws(DBCError) {
         lexer = Lexer(source: source, bytes: bytes)
         syntax = DBCFileSyntax(fileName: source.fileName, encoding: source.encoding)
+        syntax.statements.reserveCapacity(bytes.count / 48)  // a statement per ~50 bytes in practice
         current = Token(kind: .end, start: 0, end: 0, line: 1, lineStart: 0, startsLine: true)
         current = try lexer.next()
     }

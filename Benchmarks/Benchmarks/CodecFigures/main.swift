@@ -53,6 +53,7 @@ if wanted("dbc_load") {
     print("OURS dbc_load \(String(format3: loadOnly * 1000)) ms")
 }
 
+if only == "dbc_load" { exit(sink == 42 ? 1 : 0) }
 let codec = DatabaseCodec(try! Database.load(path: dbcPath))
 var frames: [CANFrame] = []
 do {
