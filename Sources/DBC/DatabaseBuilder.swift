@@ -64,6 +64,11 @@ public enum DatabaseBuilder {
             }
         }
 
+        /// The receivers without Vector's "no node" placeholder (copied only when it is there).
+        static func receivers(_ names: [String]) -> [String] {
+            names.contains("Vector__XXX") ? names.filter { $0 != "Vector__XXX" } : names
+        }
+
         func defaultValue(_ name: String) -> AttributeValue? { definitions[name].flatMap { db.attributeDefinitions[$0].defaultValue } }
 
         mutating func run() {
@@ -86,7 +91,7 @@ public enum DatabaseBuilder {
                         Signal(name: s.name, startBit: s.startBit, length: s.length,
                                byteOrder: s.byteOrder == 1 ? .littleEndian : .bigEndian, isSigned: s.isSigned,
                                valueType: .integer, factor: s.factor, offset: s.offset, minimum: s.minimum, maximum: s.maximum,
-                               unit: s.unit, receivers: s.receivers.filter { $0 != "Vector__XXX" },
+                               unit: s.unit, receivers: Self.receivers(s.receivers),
                                isMultiplexer: s.multiplexIndicator.hasSuffix("M"), multiplexCondition: nil, position: s.position)
                     }
                     if messageIndex[m.rawID] != nil {
@@ -102,11 +107,19 @@ public enum DatabaseBuilder {
                                                comment: nil, signals: signals, position: m.position))
                     // Simple multiplexing: m<n> signals hang off the message's one plain `M` signal.
                     let mi = db.messages.count - 1
-                    let top = m.signals.first { $0.multiplexIndicator == "M" }?.name
-                    for (si, s) in m.signals.enumerated() where s.multiplexIndicator.hasPrefix("m") {
-                        let digits = s.multiplexIndicator.dropFirst().prefix { $0.isNumber }
-                        let value = Int64(digits) ?? 0
-                        db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: top ?? "", ranges: [value...value])
+                    // Only multiplexed messages need the walk (most have no indicator at all).
+                    var top: String?
+                    var multiplexed = false
+                    for si in m.signals.indices where !m.signals[si].multiplexIndicator.isEmpty {
+                        if m.signals[si].multiplexIndicator == "M" { top = m.signals[si].name }
+                        multiplexed = true
+                    }
+                    if multiplexed {
+                        for si in m.signals.indices where m.signals[si].multiplexIndicator.hasPrefix("m") {
+                            let digits = m.signals[si].multiplexIndicator.dropFirst().prefix { $0.isNumber }
+                            let value = Int64(digits) ?? 0
+                            db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: top ?? "", ranges: [value...value])
+                        }
                     }
                 case .environmentVariable(let name, let type, let minimum, let maximum, let unit, let initial, let id, let access, let nodes, _):
                     envIndex[name] = db.environmentVariables.count
