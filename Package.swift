@@ -10,10 +10,12 @@ let package = Package(
         .library(name: "CANBus", targets: ["CANBus"]),
         .library(name: "DBC", targets: ["DBC"]),
         .library(name: "SocketCAN", targets: ["SocketCAN"]),
+        .library(name: "VehicleState", targets: ["VehicleState"]),
         .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "CANBus"),
@@ -23,15 +25,17 @@ let package = Package(
         // libsocketcan (Debian: libsocketcan-dev) for controller state, bit rate and restart.
         .systemLibrary(name: "CLibSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
         .target(name: "SocketCAN", dependencies: ["CANBus", "CSocketCAN", "CLibSocketCAN"]),
+        .target(name: "VehicleState", dependencies: ["CANBus", "DBC", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "DBC", "SocketCAN",
+                "CANBus", "DBC", "SocketCAN", "VehicleState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CANBusTests", dependencies: ["CANBus"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
         .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANBus"]),
+        .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "DBC", "CANBus"]),
     ]
 )

@@ -1,0 +1,199 @@
+import CANBus
+import DBC
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// VSS data types a path can have.
+public enum VSSDatatype: String, Sendable, CaseIterable {
+    case float, double, boolean
+    case int8, int16, int32, int64, uint8, uint16, uint32, uint64
+
+    var range: ClosedRange<Double>? {
+        switch self {
+        case .int8: return -128...127
+        case .int16: return -32768...32767
+        case .int32: return -2147483648...2147483647
+        case .uint8: return 0...255
+        case .uint16: return 0...65535
+        case .uint32: return 0...4294967295
+        case .int64, .uint64, .float, .double, .boolean: return nil
+        }
+    }
+    var isInteger: Bool { self != .float && self != .double && self != .boolean }
+}
+
+/// The mapping resolved against the buses' DBC files: every source bound to a message and
+/// signal by index, its conversions folded into one scale and offset. Built once at start-up;
+/// every problem is reported, each with its place in the mapping file.
+public struct CompiledMapping: Sendable {
+    public struct Bus: Sendable {
+        public var name: String
+        public var interface: String?
+        public var codec: DatabaseCodec
+    }
+
+    public struct Source: Sendable {
+        public var bus: Int
+        public var message: Int
+        public var signal: Int
+        public var description: String
+        /// value = physical * scale + offset (unit conversion, then the mapping's linear math)
+        public var scale: Double
+        public var offset: Double
+        public var invalid: [Double]
+        /// VAL_ raw key -> value, when the source maps labels.
+        public var labels: [Int128: Double]
+        public var minimum: Double
+        public var maximum: Double
+        /// Silence after which this source counts as stale (ns of log time).
+        public var timeoutNanoseconds: Int64
+    }
+
+    public struct Path: Sendable {
+        public var name: String
+        public var datatype: VSSDatatype
+        public var unit: String?
+        public var sources: [Int]
+    }
+
+    /// For each bus and message (codec index): which (path, source) pairs a frame feeds.
+    public struct Binding: Sendable { public var path: Int32; public var source: Int32 }
+
+    public var buses: [Bus]
+    public var paths: [Path]
+    public var sources: [Source]
+    var bindingStart: [[Int32]]
+    var bindingCount: [[Int32]]
+    var bindings: [Binding]
+
+    public func bindings(bus: Int, message: Int) -> ArraySlice<Binding> {
+        let start = Int(bindingStart[bus][message])
+        return bindings[start..<start + Int(bindingCount[bus][message])]
+    }
+
+    public func pathIndex(_ name: String) -> Int? { paths.firstIndex { $0.name == name } }
+
+    /// Loads a mapping file and its DBC files (relative to the mapping file).
+    public static func load(path: String) throws(MappingErrors) -> CompiledMapping {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw MappingErrors([MappingError(file: path, place: .init(line: 0, column: 0), message: "cannot open: \(String(cString: strerror(errno)))")])
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        close(fd)
+        let (file, errors) = MappingFile.parse(String(decoding: bytes, as: UTF8.self), fileName: path)
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) + "/" : ""
+        return try compile(file, parseErrors: errors, resolve: { $0.hasPrefix("/") ? $0 : directory + $0 })
+    }
+
+    /// Resolves a parsed mapping; `resolve` turns DBC file names into paths.
+    public static func compile(_ file: MappingFile, parseErrors: [MappingError] = [],
+                               resolve: (String) -> String = { $0 }) throws(MappingErrors) -> CompiledMapping {
+        var errors = parseErrors
+        func fail(_ place: MappingFile.Place, _ message: String) { errors.append(MappingError(file: file.fileName, place: place, message: message)) }
+        var buses: [Bus] = []
+        var busIndex: [String: Int] = [:]
+        for b in file.buses {
+            var dbs: [Database] = []
+            for f in b.dbcFiles {
+                do { dbs.append(try Database.load(path: resolve(f))) } catch { fail(b.place, "bus \(b.name): DBC \(f): \(error)") }
+            }
+            busIndex[b.name] = buses.count
+            buses.append(Bus(name: b.name, interface: b.interface, codec: DatabaseCodec(dbs)))
+        }
+        var paths: [Path] = []
+        var sources: [Source] = []
+        var seenPaths: Set<String> = []
+        for p in file.paths {
+            if !seenPaths.insert(p.path).inserted { fail(p.place, "\(p.path) is mapped twice") }
+            if !p.path.hasPrefix("Vehicle.") || p.path.contains("..") || p.path.hasSuffix(".") {
+                fail(p.place, "\(p.path): not a VSS path (expected Vehicle.Branch.Leaf)")
+            }
+            guard let type = VSSDatatype(rawValue: p.datatype) else {
+                if !p.datatype.isEmpty {
+                    fail(p.place, "\(p.path): unknown datatype '\(p.datatype)' (expected \(VSSDatatype.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                continue
+            }
+            var path = Path(name: p.path, datatype: type, unit: p.unit, sources: [])
+            for s in p.sources {
+                let parts = s.signal.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 3 else { fail(s.place, "\(p.path): signal '\(s.signal)' must be bus/message/signal"); continue }
+                guard let bi = busIndex[parts[0]] else {
+                    fail(s.place, "\(p.path): no bus '\(parts[0])' (buses: \(file.buses.map(\.name).joined(separator: ", ")))"); continue
+                }
+                let codec = buses[bi].codec
+                guard let mi = codec.codecs.firstIndex(where: { $0.message.name == parts[1] }) else {
+                    fail(s.place, "\(p.path): bus \(parts[0]) has no message '\(parts[1])'"); continue
+                }
+                let message = codec.codecs[mi].message
+                guard let si = message.signals.firstIndex(where: { $0.name == parts[2] }) else {
+                    fail(s.place, "\(p.path): message \(parts[1]) has no signal '\(parts[2])'"); continue
+                }
+                let signal = message.signals[si]
+                var scale = 1.0, offset = 0.0
+                let fromUnit = s.unit ?? signal.unit
+                if let to = p.unit, !fromUnit.isEmpty {
+                    guard let c = Units.conversion(from: fromUnit, to: to) else {
+                        fail(s.place, "\(p.path): cannot convert \(parts[2])'s unit '\(fromUnit)' to '\(to)'"); continue
+                    }
+                    (scale, offset) = c
+                }
+                scale *= s.factor
+                offset = offset * s.factor + s.offset
+                var labels: [Int128: Double] = [:]
+                for (label, value) in s.labels {
+                    guard let key = signal.valueLabels.first(where: { $0.label == label })?.value else {
+                        fail(s.place, "\(p.path): signal \(parts[2]) has no VAL_ label '\(label)'"); continue
+                    }
+                    labels[key] = value
+                }
+                if type == .boolean || type.isInteger, signal.valueType != .integer, labels.isEmpty {
+                    fail(s.place, "\(p.path): \(type.rawValue) path fed by float signal \(parts[2])")
+                }
+                let cycle = message.cycleTimeMilliseconds.map { Double($0) * file.staleFactor }
+                let timeout = p.timeoutMilliseconds ?? cycle ?? 1000
+                var minimum = s.minimum ?? -Double.infinity, maximum = s.maximum ?? Double.infinity
+                if let r = type.range { minimum = max(minimum, r.lowerBound); maximum = min(maximum, r.upperBound) }
+                path.sources.append(sources.count)
+                sources.append(Source(bus: bi, message: mi, signal: si, description: s.signal, scale: scale, offset: offset,
+                                      invalid: s.invalid, labels: labels, minimum: minimum, maximum: maximum,
+                                      timeoutNanoseconds: Int64(timeout * 1_000_000)))
+            }
+            paths.append(path)
+        }
+        guard errors.isEmpty else { throw MappingErrors(errors) }
+
+        // Flat bindings grouped by (bus, message), so a frame finds its work without hashing.
+        var bindingStart = buses.map { [Int32](repeating: 0, count: $0.codec.codecs.count) }
+        var bindingCount = bindingStart
+        var grouped: [[[Binding]]] = buses.map { [[Binding]](repeating: [], count: $0.codec.codecs.count) }
+        for (pi, p) in paths.enumerated() {
+            for si in p.sources { grouped[sources[si].bus][sources[si].message].append(Binding(path: Int32(pi), source: Int32(si))) }
+        }
+        var bindings: [Binding] = []
+        for b in grouped.indices {
+            for m in grouped[b].indices {
+                bindingStart[b][m] = Int32(bindings.count)
+                bindingCount[b][m] = Int32(grouped[b][m].count)
+                bindings += grouped[b][m]
+            }
+        }
+        return CompiledMapping(buses: buses, paths: paths, sources: sources,
+                               bindingStart: bindingStart, bindingCount: bindingCount, bindings: bindings)
+    }
+}
+
+/// Every problem a mapping has, one per line.
+public struct MappingErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [MappingError]
+    public init(_ errors: [MappingError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

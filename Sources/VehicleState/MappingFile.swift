@@ -1,0 +1,171 @@
+import Yams
+
+/// A mapping file as written (YAML), with the line and column of every entry for errors.
+///
+///     buses:
+///       powertrain:
+///         dbc: [demo_vehicle.dbc]          # relative to the mapping file
+///     signals:
+///       Vehicle.Speed:
+///         datatype: float                  # float double int8..int64 uint8..uint64 boolean
+///         unit: km/h                       # the VSS unit; sources are converted into it
+///         timeout_ms: 500                  # optional; else the message cycle time x stale_factor
+///         sources:                         # in priority order: the first fresh one wins
+///           - signal: powertrain/VehicleSpeed/VehicleSpeed   # bus/message/signal
+///             unit: km/h                   # optional; overrides the DBC signal's unit
+///             invalid: [655.35]            # physical values meaning "not available"
+///             labels: {Reverse: -1}        # optional: VAL_ label -> value
+///             factor: 1                    # optional linear math after unit conversion
+///             offset: 0
+///             min: 0                       # optional validity range (out of range = dropped)
+///             max: 400
+public struct MappingFile: Sendable {
+    public struct Place: Sendable, Equatable, CustomStringConvertible {
+        public var line: Int
+        public var column: Int
+        public var description: String { "\(line):\(column)" }
+    }
+
+    public struct Bus: Sendable {
+        public var name: String
+        public var dbcFiles: [String]
+        public var interface: String?
+        public var place: Place
+    }
+
+    public struct Source: Sendable {
+        public var signal: String
+        public var unit: String?
+        public var invalid: [Double] = []
+        public var labels: [(label: String, value: Double)] = []
+        public var factor: Double = 1
+        public var offset: Double = 0
+        public var minimum: Double?
+        public var maximum: Double?
+        public var place: Place
+    }
+
+    public struct Path: Sendable {
+        public var path: String
+        public var datatype: String
+        public var unit: String?
+        public var timeoutMilliseconds: Double?
+        public var sources: [Source]
+        public var place: Place
+    }
+
+    public var fileName: String
+    public var buses: [Bus] = []
+    public var paths: [Path] = []
+    /// Timeout = cycle time x this, for paths without `timeout_ms`.
+    public var staleFactor: Double = 3
+
+    /// Parses the YAML; problems are collected (not stopped at), each with its place.
+    public static func parse(_ text: String, fileName: String) -> (MappingFile, [MappingError]) {
+        var file = MappingFile(fileName: fileName)
+        var errors: [MappingError] = []
+        func place(_ n: Node?) -> Place { Place(line: (n?.mark?.line ?? 0), column: (n?.mark?.column ?? 0)) }
+        func fail(_ n: Node?, _ message: String) { errors.append(MappingError(file: fileName, place: place(n), message: message)) }
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            var e = MappingError(file: fileName, place: Place(line: 0, column: 0), message: "not valid YAML: \(error)")
+            if let y = error as? YamlError, case .scanner(_, _, let mark, _) = y { e.place = Place(line: mark.line, column: mark.column) }
+            else if let y = error as? YamlError, case .parser(_, _, let mark, _) = y { e.place = Place(line: mark.line, column: mark.column) }
+            return (file, [e])
+        }
+        guard let root, let top = root.mapping else {
+            fail(root, "expected a mapping with 'buses' and 'signals'")
+            return (file, errors)
+        }
+        for (key, value) in top {
+            switch key.string {
+            case "buses":
+                guard let buses = value.mapping else { fail(value, "'buses' must map bus names to {dbc: [...]}"); continue }
+                for (name, spec) in buses {
+                    var bus = Bus(name: name.string ?? "", dbcFiles: [], interface: nil, place: place(name))
+                    guard let fields = spec.mapping else { fail(spec, "bus \(bus.name): expected {dbc: [files], interface: name}"); continue }
+                    for (k, v) in fields {
+                        switch k.string {
+                        case "dbc":
+                            if let one = v.scalar?.string { bus.dbcFiles = [one] }
+                            else if let list = v.sequence { bus.dbcFiles = list.compactMap { $0.string } }
+                            else { fail(v, "bus \(bus.name): 'dbc' must be a file or a list of files") }
+                        case "interface": bus.interface = v.string
+                        default: fail(k, "bus \(bus.name): unknown key '\(k.string ?? "")' (expected dbc, interface)")
+                        }
+                    }
+                    if bus.dbcFiles.isEmpty { fail(spec, "bus \(bus.name): no DBC file ('dbc: [file.dbc]')") }
+                    file.buses.append(bus)
+                }
+            case "stale_factor":
+                if let f = value.float, f > 0 { file.staleFactor = f } else { fail(value, "'stale_factor' must be a number above 0") }
+            case "signals":
+                guard let paths = value.mapping else { fail(value, "'signals' must map VSS paths to their sources"); continue }
+                for (pathNode, spec) in paths {
+                    let name = pathNode.string ?? ""
+                    var path = Path(path: name, datatype: "", unit: nil, timeoutMilliseconds: nil, sources: [], place: place(pathNode))
+                    guard let fields = spec.mapping else { fail(spec, "\(name): expected {datatype, unit, sources}"); continue }
+                    for (k, v) in fields {
+                        switch k.string {
+                        case "datatype": path.datatype = v.string ?? ""
+                        case "unit": path.unit = v.string
+                        case "timeout_ms":
+                            if let t = v.float, t > 0 { path.timeoutMilliseconds = t } else { fail(v, "\(name): 'timeout_ms' must be a number above 0") }
+                        case "sources":
+                            guard let list = v.sequence else { fail(v, "\(name): 'sources' must be a list"); continue }
+                            for item in list { if let s = parseSource(item, path: name, fail: fail, place: place) { path.sources.append(s) } }
+                        case "source", "signal":
+                            if let s = parseSource(v.string != nil ? Node.mapping(["signal": v]) : v, path: name, fail: fail, place: place) {
+                                var s = s
+                                s.place = place(v)
+                                path.sources.append(s)
+                            }
+                        default: fail(k, "\(name): unknown key '\(k.string ?? "")' (expected datatype, unit, timeout_ms, sources)")
+                        }
+                    }
+                    if path.datatype.isEmpty { fail(pathNode, "\(name): no 'datatype'") }
+                    if path.sources.isEmpty { fail(pathNode, "\(name): no sources") }
+                    file.paths.append(path)
+                }
+            default:
+                fail(key, "unknown key '\(key.string ?? "")' (expected buses, signals, stale_factor)")
+            }
+        }
+        return (file, errors)
+    }
+
+    static func parseSource(_ node: Node, path: String, fail: (Node?, String) -> Void, place: (Node?) -> Place) -> Source? {
+        guard let fields = node.mapping else { fail(node, "\(path): a source is {signal: bus/message/signal, ...}"); return nil }
+        var source = Source(signal: "", place: place(node))
+        for (k, v) in fields {
+            switch k.string {
+            case "signal": source.signal = v.string ?? ""
+            case "unit": source.unit = v.string
+            case "invalid":
+                if let list = v.sequence { source.invalid = list.compactMap { $0.float } } else if let f = v.float { source.invalid = [f] }
+                else { fail(v, "\(path): 'invalid' must be a number or a list of numbers") }
+            case "labels":
+                guard let map = v.mapping else { fail(v, "\(path): 'labels' must map VAL_ labels to values"); continue }
+                for (l, x) in map {
+                    guard let label = l.string, let value = x.float else { fail(x, "\(path): label values must be numbers"); continue }
+                    source.labels.append((label, value))
+                }
+            case "factor": if let f = v.float { source.factor = f } else { fail(v, "\(path): 'factor' must be a number") }
+            case "offset": if let f = v.float { source.offset = f } else { fail(v, "\(path): 'offset' must be a number") }
+            case "min": source.minimum = v.float
+            case "max": source.maximum = v.float
+            default: fail(k, "\(path): unknown source key '\(k.string ?? "")' (expected signal, unit, invalid, labels, factor, offset, min, max)")
+            }
+        }
+        if source.signal.isEmpty { fail(node, "\(path): a source needs 'signal: bus/message/signal'"); return nil }
+        return source
+    }
+}
+
+/// A mapping problem at a place in the mapping file.
+public struct MappingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var place: MappingFile.Place
+    public var message: String
+    public var description: String { "\(file):\(place.line):\(place.column): error: \(message)" }
+}

@@ -1,0 +1,76 @@
+import XCTest
+@testable import VehicleState
+import CANBus
+import DBC
+
+final class EngineTests: XCTestCase {
+    func engine(_ signals: String) throws -> VehicleStateEngine {
+        let yaml = "buses:\n  pt:\n    dbc: [\(MappingTests.root)/DBC/demo_vehicle.dbc]\nsignals:\n" + signals
+        let (file, errors) = MappingFile.parse(yaml, fileName: "t.yaml")
+        XCTAssertEqual(errors, [])
+        return VehicleStateEngine(mapping: try CompiledMapping.compile(file))
+    }
+
+    func frame(_ text: String, at t: Double) -> CANLogRecord {
+        CANLogRecord(timestamp: CANTimestamp(totalNanoseconds: Int64(t * 1e9)), interface: "vcan0",
+                     frame: try! CandumpParser.parseFrameText(text))
+    }
+
+    func testUnitConversionInvalidValuesAndFreshness() throws {
+        var e = try engine("""
+          Vehicle.Speed:
+            datatype: float
+            unit: m/s
+            sources:
+              - signal: pt/VehicleSpeed/VehicleSpeed
+                invalid: [655.35]
+        """)
+        let speed = e.mapping.pathIndex("Vehicle.Speed")!
+        XCTAssertEqual(e.freshness(speed), .unavailable)
+        e.ingest(bus: 0, frame("0D0#10270100000000F0", at: 1.0))  // 100 km/h
+        XCTAssertEqual(e.sample(speed)!.value, 100 / 3.6, accuracy: 1e-9)
+        XCTAssertEqual(e.freshness(speed), .fresh)
+        e.ingest(bus: 0, frame("0D0#FFFF0100000000F0", at: 1.02))  // SNA: dropped, value kept
+        XCTAssertEqual(e.dropped[speed], 1)
+        XCTAssertEqual(e.sample(speed)!.timestamp, CANTimestamp(totalNanoseconds: 1_000_000_000))
+        // 20 ms cycle x 3 = 60 ms: stale 100 ms later, with its age.
+        XCTAssertEqual(e.freshness(speed, now: CANTimestamp(totalNanoseconds: 1_100_000_000)), .stale(ageNanoseconds: 100_000_000))
+    }
+
+    func testLabelsMapGearsAndUnknownLabelsAreDropped() throws {
+        var e = try engine("""
+          Vehicle.Powertrain.Transmission.CurrentGear:
+            datatype: int8
+            sources:
+              - signal: pt/Transmission/CurrentGear
+                labels: {Reverse: -1, Neutral: 0, Gear1: 1}
+        """)
+        let gear = 0
+        // Transmission is Motorola: CurrentGear is byte 1.
+        e.ingest(bus: 0, frame("1A0#10FF000000000000", at: 1))
+        XCTAssertEqual(e.sample(gear)?.value, -1)
+        e.ingest(bus: 0, frame("1A0#1001000000000000", at: 2))
+        XCTAssertEqual(e.sample(gear)?.value, 1)
+        e.ingest(bus: 0, frame("1A0#1005000000000000", at: 3))  // Gear5: not in this mapping
+        XCTAssertEqual(e.sample(gear)?.value, 1)
+        XCTAssertEqual(e.dropped[gear], 1)
+    }
+
+    func testALowerPrioritySourceTakesOverOnlyWhileTheFirstIsSilent() throws {
+        var e = try engine("""
+          Vehicle.Speed:
+            datatype: float
+            unit: km/h
+            sources:
+              - signal: pt/VehicleSpeed/VehicleSpeed
+              - signal: pt/WheelSpeeds/WheelSpeedRL
+        """)
+        e.ingest(bus: 0, frame("0D0#10270100000000F0", at: 1.000))  // 100 from VehicleSpeed
+        e.ingest(bus: 0, frame("0C8#00000000204E0000", at: 1.010))  // 200 from a wheel: ignored
+        XCTAssertEqual(e.sample(0)?.value, 100)
+        e.ingest(bus: 0, frame("0C8#00000000204E0000", at: 1.200))  // VehicleSpeed silent 200 ms > 60 ms
+        XCTAssertEqual(e.sample(0)?.value, 200)
+        e.ingest(bus: 0, frame("0D0#10270100000000F0", at: 1.210))  // back: it wins again
+        XCTAssertEqual(e.sample(0)?.value, 100)
+    }
+}

@@ -1,0 +1,73 @@
+import XCTest
+import Foundation
+@testable import VehicleState
+import CANBus
+import DBC
+
+final class MappingTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+
+    func testTheDemoMappingCompilesAgainstTheDemoDBC() throws {
+        let m = try CompiledMapping.load(path: Self.root + "/DBC/demo_mapping.yaml")
+        XCTAssertEqual(m.buses.map(\.name), ["powertrain"])
+        XCTAssertNotNil(m.pathIndex("Vehicle.Speed"))
+        XCTAssertEqual(m.paths.count, 11)
+    }
+
+    func testEveryProblemIsReportedWithItsPlace() {
+        let yaml = """
+        buses:
+          body:
+            dbc: [\(Self.root)/DBC/demo_vehicle.dbc]
+        signals:
+          Vehicle.Speed:
+            datatype: float
+            unit: km/h
+            sources:
+              - signal: chassis/VehicleSpeed/VehicleSpeed
+          Vehicle.Cabin.Light:
+            datatype: flot
+            sources:
+              - signal: body/Lights/Nope
+          Vehicle.Powertrain.Transmission.CurrentGear:
+            datatype: int8
+            sources:
+              - signal: body/Transmission/CurrentGear
+                labels: {Backwards: -1}
+          Vehicle.Speed2:
+            datatype: float
+            unit: degC
+            sources:
+              - signal: body/VehicleSpeed/VehicleSpeed
+        """
+        let (file, parseErrors) = MappingFile.parse(yaml, fileName: "m.yaml")
+        XCTAssertEqual(parseErrors, [])
+        XCTAssertThrowsError(try CompiledMapping.compile(file)) { error in
+            let lines = (error as! MappingErrors).errors.map(\.description)
+            XCTAssertEqual(lines.count, 4, lines.joined(separator: "\n"))
+            XCTAssertTrue(lines[0].hasPrefix("m.yaml:9:9: error: Vehicle.Speed: no bus 'chassis'"), lines[0])
+            XCTAssertTrue(lines[1].contains("unknown datatype 'flot'"), lines[1])
+            XCTAssertTrue(lines[2].contains("has no VAL_ label 'Backwards'"), lines[2])
+            XCTAssertTrue(lines[3].contains("cannot convert VehicleSpeed's unit 'km/h' to 'degC'"), lines[3])
+        }
+    }
+
+    func testYAMLSyntaxAndShapeErrorsHaveLineNumbers() {
+        let (_, errors) = MappingFile.parse("signals:\n  Vehicle.Speed: [1, 2\n", fileName: "bad.yaml")
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:"), errors[0].description)
+        let (_, shape) = MappingFile.parse("signalz: {}\nsignals:\n  Vehicle.Speed:\n    datatype: float\n", fileName: "s.yaml")
+        XCTAssertEqual(shape.map(\.description), [
+            "s.yaml:1:1: error: unknown key 'signalz' (expected buses, signals, stale_factor)",
+            "s.yaml:3:3: error: Vehicle.Speed: no sources",
+        ])
+    }
+
+    func testUnitConversions() {
+        XCTAssertEqual(Units.conversion(from: "m/s", to: "km/h")!.scale, 3.6, accuracy: 1e-12)
+        let f = Units.conversion(from: "degF", to: "degC")!
+        XCTAssertEqual(212 * f.scale + f.offset, 100, accuracy: 1e-9)
+        XCTAssertEqual(Units.conversion(from: "mph", to: "km/h")!.scale, 1.609344, accuracy: 1e-12)
+        XCTAssertNil(Units.conversion(from: "km/h", to: "m"))
+    }
+}
