@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         .target(name: "CANBus"),
@@ -25,7 +26,11 @@ let package = Package(
         // libsocketcan (Debian: libsocketcan-dev) for controller state, bit rate and restart.
         .systemLibrary(name: "CLibSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
         .target(name: "SocketCAN", dependencies: ["CANBus", "CSocketCAN", "CLibSocketCAN"]),
-        .target(name: "VehicleState", dependencies: ["CANBus", "DBC", .product(name: "Yams", package: "Yams")]),
+        .target(name: "VehicleState", dependencies: [
+            "CANBus", "DBC",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [

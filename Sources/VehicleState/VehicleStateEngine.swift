@@ -26,6 +26,9 @@ public struct PathSample: Sendable, Equatable {
 /// next step; see the README.)
 public struct VehicleStateEngine {
     public let mapping: CompiledMapping
+    /// Where values are published for readers on other threads.
+    public let store: VehicleStateStore
+    /// Called after each frame that changed a path (the driving context hooks in here).
     var samples: [PathSample?]
     /// Last time (ns, frame time) each source delivered a valid value.
     var sourceLastSeen: [Int64]
@@ -38,6 +41,7 @@ public struct VehicleStateEngine {
     public init(mapping: CompiledMapping) {
         self.mapping = mapping
         samples = Array(repeating: nil, count: mapping.paths.count)
+        store = VehicleStateStore(pathCount: mapping.paths.count)
         sourceLastSeen = Array(repeating: Int64.min, count: mapping.sources.count)
         dropped = Array(repeating: 0, count: mapping.paths.count)
         values = Array(repeating: DecodedValue(), count: max(1, mapping.buses.map(\.codec.maxSignalCount).max() ?? 1))
@@ -55,6 +59,14 @@ public struct VehicleStateEngine {
             record.frame.withPayload { codec.decode(messageAt: message, $0, into: out) }
         }
         let now = record.timestamp.totalNanoseconds
+        var changed = false
+        defer {
+            if changed, var tracker = context {
+                context = nil  // no overlapping access: take it out, update, put it back
+                tracker.update(self, now: record.timestamp)
+                context = tracker
+            }
+        }
         for b in bindings {
             let s = mapping.sources[Int(b.source)]
             let decoded = values[s.signal]
@@ -85,8 +97,13 @@ public struct VehicleStateEngine {
                 if rank > currentRank && !currentSilent { continue }
             }
             samples[Int(b.path)] = PathSample(value: value, timestamp: record.timestamp, source: Int(b.source))
+            store.publish(Int(b.path), value: value, timestampNanoseconds: now, source: Int(b.source))
+            changed = true
         }
     }
+
+    /// Keeps the driving context current when set (see `DrivingContextTracker`).
+    public var context: DrivingContextTracker?
 
     /// The latest value of a path (index into `mapping.paths`), if any.
     public func sample(_ path: Int) -> PathSample? { samples[path] }

@@ -13,6 +13,6 @@ struct VehicleGateway: ParsableCommand {
           vehicle-gateway dbc lint car.dbc
         """,
         version: "0.1.0",
-        subcommands: [DecodeCommand.self, EncodeCommand.self, DBCCommand.self, DumpCommand.self, RecordCommand.self, ReplayCommand.self, SendCommand.self, ControllerCommand.self]
+        subcommands: [DecodeCommand.self, EncodeCommand.self, DBCCommand.self, DumpCommand.self, RecordCommand.self, ReplayCommand.self, SendCommand.self, ControllerCommand.self, StateCommand.self]
     )
 }

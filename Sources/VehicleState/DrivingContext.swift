@@ -1,0 +1,169 @@
+import CANBus
+
+/// The snapshot the assistant asks for: speed, location, gear, motion, and whether each is
+/// fresh. Units are in the field names of its JSON form (`speed_kmh`, `latitude_deg`, ...).
+public struct DrivingContext: Sendable, Equatable {
+    public enum State: String, Sendable { case fresh, stale, unavailable }
+    public enum Motion: String, Sendable { case parked, stopped, moving, reversing, unknown }
+    public enum Trend: String, Sendable { case accelerating, steady, decelerating, unknown }
+
+    public struct Part<Value: Sendable & Equatable>: Sendable, Equatable {
+        public var value: Value?
+        public var state: State
+        /// Seconds since the value's frame (nil when unavailable).
+        public var ageSeconds: Double?
+    }
+
+    public struct Location: Sendable, Equatable {
+        public var latitude: Double
+        public var longitude: Double
+        public var heading: Double?
+        public var altitude: Double?
+        public var horizontalAccuracy: Double?
+    }
+
+    public struct Gear: Sendable, Equatable {
+        public var current: Int?
+        public var selected: Int?
+        /// P, R, N, D, or the forward gear number.
+        public var label: String?
+        public var parkLockEngaged: Bool?
+    }
+
+    /// The frame time this snapshot is for.
+    public var time: CANTimestamp
+    public var speed: Part<Double>
+    public var location: Part<Location>
+    public var gear: Part<Gear>
+    public var motion: Motion
+    public var accelerationTrend: Trend
+    /// m/s², from the speed history over the last two seconds.
+    public var acceleration: Double?
+    public var distanceKm: Double
+}
+
+/// Keeps the driving context current as values arrive: motion state with hysteresis, distance
+/// travelled, and the acceleration trend from a short speed history.
+public struct DrivingContextTracker: Sendable {
+    struct Paths: Sendable {
+        var speed, latitude, longitude, heading, altitude, accuracy, currentGear, selectedGear, parkLock: Int?
+    }
+    let paths: Paths
+    public private(set) var motion: DrivingContext.Motion = .unknown
+    public private(set) var distanceKm = 0.0
+    var lastSpeed: (time: Int64, kmh: Double)?
+    /// (time ns, km/h) of the last few seconds, oldest first; bounded.
+    var history: [(Int64, Double)] = []
+    static let historySeconds = 60.0
+    static let historyLimit = 4096
+
+    // Hysteresis thresholds, km/h: enter moving above 2, leave below 0.5.
+    static let moveEnter = 2.0, moveLeave = 0.5
+
+    public init(mapping: CompiledMapping) {
+        paths = Paths(speed: mapping.pathIndex("Vehicle.Speed"),
+                      latitude: mapping.pathIndex("Vehicle.CurrentLocation.Latitude"),
+                      longitude: mapping.pathIndex("Vehicle.CurrentLocation.Longitude"),
+                      heading: mapping.pathIndex("Vehicle.CurrentLocation.Heading"),
+                      altitude: mapping.pathIndex("Vehicle.CurrentLocation.Altitude"),
+                      accuracy: mapping.pathIndex("Vehicle.CurrentLocation.HorizontalAccuracy"),
+                      currentGear: mapping.pathIndex("Vehicle.Powertrain.Transmission.CurrentGear"),
+                      selectedGear: mapping.pathIndex("Vehicle.Powertrain.Transmission.SelectedGear"),
+                      parkLock: mapping.pathIndex("Vehicle.Powertrain.Transmission.IsParkLockEngaged"))
+    }
+
+    mutating func update(_ engine: VehicleStateEngine, now: CANTimestamp) {
+        let t = now.totalNanoseconds
+        if let p = paths.speed, let s = engine.sample(p), s.timestamp == now {
+            // Distance: trapezoids between consecutive speed samples, skipping gaps over 1 s.
+            if let last = lastSpeed, t > last.time, t - last.time <= 1_000_000_000 {
+                distanceKm += (last.kmh + s.value) / 2 * Double(t - last.time) / 3.6e12
+            }
+            lastSpeed = (t, s.value)
+            history.append((t, s.value))
+            let horizon = t - Int64(Self.historySeconds * 1e9)
+            if history.count > Self.historyLimit || history.first.map({ $0.0 < horizon }) == true {
+                history.removeFirst(min(history.count, max(1, history.firstIndex { $0.0 >= horizon } ?? history.count)))
+            }
+        }
+        motion = nextMotion(engine, now: now)
+    }
+
+    func value(_ engine: VehicleStateEngine, _ path: Int?, now: CANTimestamp) -> Double? {
+        guard let path, engine.freshness(path, now: now) == .fresh else { return nil }
+        return engine.sample(path)?.value
+    }
+
+    func nextMotion(_ engine: VehicleStateEngine, now: CANTimestamp) -> DrivingContext.Motion {
+        guard let speed = value(engine, paths.speed, now: now) else { return .unknown }
+        let selected = value(engine, paths.selectedGear, now: now)
+        let current = value(engine, paths.currentGear, now: now)
+        let parkLock = value(engine, paths.parkLock, now: now)
+        let inReverse = (current.map { $0 < 0 } ?? false) || selected == -1
+        let wasMoving = motion == .moving || motion == .reversing
+        let moving = wasMoving ? speed > Self.moveLeave : speed > Self.moveEnter
+        if moving { return inReverse ? .reversing : .moving }
+        if selected == 126 || parkLock == 1 { return .parked }
+        return .stopped
+    }
+
+    /// The context as of `now` (the newest frame time by default).
+    public func snapshot(_ engine: VehicleStateEngine, now: CANTimestamp? = nil) -> DrivingContext {
+        let now = now ?? engine.latestTime ?? CANTimestamp(seconds: 0, nanoseconds: 0)
+        func part<V>(_ path: Int?, _ make: (Double) -> V?) -> DrivingContext.Part<V> {
+            guard let path, let s = engine.sample(path), let v = make(s.value) else { return .init(value: nil, state: .unavailable, ageSeconds: nil) }
+            let age = Double(now.totalNanoseconds - s.timestamp.totalNanoseconds) / 1e9
+            let state: DrivingContext.State = engine.freshness(path, now: now) == .fresh ? .fresh : .stale
+            return .init(value: v, state: state, ageSeconds: age)
+        }
+        let speed = part(paths.speed) { $0 }
+        var location = part(paths.latitude) { lat -> DrivingContext.Location? in
+            guard let lonPath = paths.longitude, let lon = engine.sample(lonPath)?.value else { return nil }
+            return DrivingContext.Location(latitude: lat, longitude: lon,
+                                           heading: paths.heading.flatMap { engine.sample($0)?.value },
+                                           altitude: paths.altitude.flatMap { engine.sample($0)?.value },
+                                           horizontalAccuracy: paths.accuracy.flatMap { engine.sample($0)?.value })
+        }
+        if let lon = paths.longitude, location.state == .fresh, engine.freshness(lon, now: now) != .fresh { location.state = .stale }
+        let current = paths.currentGear.flatMap { engine.sample($0)?.value }.map { Int($0) }
+        let selected = paths.selectedGear.flatMap { engine.sample($0)?.value }.map { Int($0) }
+        let parkLock = paths.parkLock.flatMap { engine.sample($0)?.value }.map { $0 != 0 }
+        var gear = part(paths.currentGear ?? paths.selectedGear) { _ in
+            DrivingContext.Gear(current: current, selected: selected, label: Self.label(current: current, selected: selected, parkLock: parkLock),
+                                parkLockEngaged: parkLock)
+        }
+        if let s = paths.selectedGear, gear.state == .fresh, engine.freshness(s, now: now) != .fresh { gear.state = .stale }
+        let (trend, acceleration) = self.trend(now: now)
+        return DrivingContext(time: now, speed: speed, location: location, gear: gear, motion: motion,
+                              accelerationTrend: trend, acceleration: acceleration, distanceKm: distanceKm)
+    }
+
+    static func label(current: Int?, selected: Int?, parkLock: Bool?) -> String? {
+        guard let selected else {
+            if parkLock == true { return "P" }
+            return current.map { $0 < 0 ? "R" : $0 == 0 ? "N" : String($0) }
+        }
+        switch selected {
+        case 126: return "P"
+        case -1: return "R"
+        case 0: return current.map { $0 < 0 ? "R" : $0 == 0 ? "N" : "D" } ?? "N"
+        case 127: return current.map { $0 > 0 ? String($0) : $0 < 0 ? "R" : "D" } ?? "D"
+        default: return String(selected)
+        }
+    }
+
+    /// Slope of speed over the last two seconds of history (least squares), in m/s².
+    func trend(now: CANTimestamp) -> (DrivingContext.Trend, Double?) {
+        let t1 = now.totalNanoseconds, t0 = t1 - 2_000_000_000
+        let window = history.filter { $0.0 >= t0 && $0.0 <= t1 }
+        guard window.count >= 3, let first = window.first, let last = window.last, last.0 - first.0 >= 500_000_000 else { return (.unknown, nil) }
+        let n = Double(window.count)
+        let xs = window.map { Double($0.0 - first.0) / 1e9 }, ys = window.map { $0.1 / 3.6 }
+        let mx = xs.reduce(0, +) / n, my = ys.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0
+        for (x, y) in zip(xs, ys) { sxy += (x - mx) * (y - my); sxx += (x - mx) * (x - mx) }
+        guard sxx > 0 else { return (.unknown, nil) }
+        let a = sxy / sxx
+        return (a > 0.3 ? .accelerating : a < -0.3 ? .decelerating : .steady, a)
+    }
+}

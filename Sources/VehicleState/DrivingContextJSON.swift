@@ -1,0 +1,83 @@
+import CANBus
+
+/// The driving context's JSON form (stable; units in the field names):
+///
+///     {"time": 1700000012.345678,
+///      "speed": {"speed_kmh": 42.1, "state": "fresh", "age_s": 0.012},
+///      "location": {"latitude_deg": 48.1, "longitude_deg": 11.5, "heading_deg": 61.2, "altitude_m": 519.4,
+///                   "horizontal_accuracy_m": 2.1, "state": "stale", "age_s": 3.2},
+///      "gear": {"current": 3, "selected": 127, "label": "3", "park_lock_engaged": false, "state": "fresh", "age_s": 0.02},
+///      "motion": "moving",
+///      "acceleration": {"trend": "accelerating", "acceleration_mps2": 0.8},
+///      "distance_km": 0.123}
+///
+/// `state` is fresh, stale or unavailable; a stale part keeps its last value and says how old
+/// it is (`age_s`); an unavailable part has only `"state": "unavailable"`. Absent values are null.
+extension DrivingContext {
+    public func appendJSON(to out: inout TextBuffer) {
+        out.append("{\"time\": ")
+        var t = time
+        if t.fractionDigits == 0 { t.fractionDigits = 6 }
+        out.appendTimestamp(t, minimumSecondsDigits: 1)
+        out.append(", \"speed\": {")
+        if let v = speed.value { out.append("\"speed_kmh\": "); out.appendJSONNumber(v); out.append(", ") }
+        Self.appendState(speed.state, speed.ageSeconds, to: &out)
+        out.append("}, \"location\": {")
+        if let l = location.value {
+            Self.field("latitude_deg", l.latitude, &out)
+            Self.field("longitude_deg", l.longitude, &out)
+            Self.field("heading_deg", l.heading, &out)
+            Self.field("altitude_m", l.altitude, &out)
+            Self.field("horizontal_accuracy_m", l.horizontalAccuracy, &out)
+        }
+        Self.appendState(location.state, location.ageSeconds, to: &out)
+        out.append("}, \"gear\": {")
+        if let g = gear.value {
+            out.append("\"current\": "); Self.int(g.current, &out)
+            out.append(", \"selected\": "); Self.int(g.selected, &out)
+            out.append(", \"label\": ")
+            if let l = g.label { out.appendJSONString(l) } else { out.append("null") }
+            out.append(", \"park_lock_engaged\": ")
+            out.append(g.parkLockEngaged.map { $0 ? "true" : "false" } ?? "null")
+            out.append(", ")
+        }
+        Self.appendState(gear.state, gear.ageSeconds, to: &out)
+        out.append("}, \"motion\": \"")
+        out.append(motion.rawValue)
+        out.append("\", \"acceleration\": {\"trend\": \"")
+        out.append(accelerationTrend.rawValue)
+        out.append("\", \"acceleration_mps2\": ")
+        if let a = acceleration { out.appendJSONNumber((a * 1000).rounded() / 1000) } else { out.append("null") }
+        out.append("}, \"distance_km\": ")
+        out.appendJSONNumber((distanceKm * 1e6).rounded() / 1e6)
+        out.append("}\n")
+    }
+
+    static func field(_ name: StaticString, _ value: Double?, _ out: inout TextBuffer) {
+        out.append("\"")
+        out.append(name)
+        out.append("\": ")
+        if let value { out.appendJSONNumber(value) } else { out.append("null") }
+        out.append(", ")
+    }
+
+    static func int(_ value: Int?, _ out: inout TextBuffer) {
+        if let value { out.appendDecimal(Int64(value)) } else { out.append("null") }
+    }
+
+    static func appendState(_ state: State, _ age: Double?, to out: inout TextBuffer) {
+        out.append("\"state\": \"")
+        out.append(state.rawValue)
+        out.append("\"")
+        if let age, state != .unavailable {
+            out.append(", \"age_s\": ")
+            out.appendJSONNumber((age * 1000).rounded() / 1000)
+        }
+    }
+
+    public var json: String {
+        var out = TextBuffer()
+        appendJSON(to: &out)
+        return out.string
+    }
+}

@@ -1,0 +1,85 @@
+import Atomics
+import CANBus
+
+/// The latest value of every VSS path, written by one writer (the frame path) and read by any
+/// number of readers that never wait for it: each path is a seqlock of atomic words, so a read
+/// retries only if it overlapped a write of that same path. Nothing on the write path locks or
+/// allocates.
+///
+/// The change feed is a version counter per path plus a global one: a subscriber remembers the
+/// version it last saw and asks for what changed since, so a slow subscriber gets the latest
+/// value of each path (coalesced) and costs no memory while it sleeps.
+public final class VehicleStateStore: @unchecked Sendable {
+    /// Per path: sequence (odd while writing), value bits, frame time (ns), source, change version.
+    static let wordsPerSlot = 5
+    let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+    public let pathCount: Int
+    let globalVersion = ManagedAtomic<UInt64>(0)
+
+    public init(pathCount: Int) {
+        self.pathCount = pathCount
+        let n = max(1, pathCount * Self.wordsPerSlot)
+        words = .allocate(capacity: n)
+        words.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: n)
+    }
+
+    deinit { words.deallocate() }
+
+    @inline(__always) func word(_ path: Int, _ k: Int) -> UnsafeAtomic<UInt64> {
+        UnsafeAtomic(at: words + path * Self.wordsPerSlot + k)
+    }
+
+    /// Writer only. Publishes a new sample for `path`.
+    @inline(__always)
+    public func publish(_ path: Int, value: Double, timestampNanoseconds: Int64, source: Int) {
+        let seq = word(path, 0)
+        let s = seq.load(ordering: .relaxed)
+        seq.store(s &+ 1, ordering: .relaxed)  // odd: writing
+        atomicMemoryFence(ordering: .releasing)
+        word(path, 1).store(value.bitPattern, ordering: .relaxed)
+        word(path, 2).store(UInt64(bitPattern: timestampNanoseconds), ordering: .relaxed)
+        word(path, 3).store(UInt64(source) &+ 1, ordering: .relaxed)  // 0 = never written
+        let version = globalVersion.wrappingIncrementThenLoad(ordering: .relaxed)
+        word(path, 4).store(version, ordering: .relaxed)
+        seq.store(s &+ 2, ordering: .releasing)
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var value: Double
+        public var timestampNanoseconds: Int64
+        public var source: Int
+        public var version: UInt64
+    }
+
+    /// Any thread. The latest entry of `path`, or nil if it was never written.
+    @inline(__always)
+    public func read(_ path: Int) -> Entry? {
+        let seq = word(path, 0)
+        while true {
+            let before = seq.load(ordering: .acquiring)
+            if before & 1 == 1 { continue }  // a write is in progress: it takes nanoseconds
+            let value = word(path, 1).load(ordering: .relaxed)
+            let time = word(path, 2).load(ordering: .relaxed)
+            let source = word(path, 3).load(ordering: .relaxed)
+            let version = word(path, 4).load(ordering: .relaxed)
+            atomicMemoryFence(ordering: .acquiring)
+            if seq.load(ordering: .relaxed) == before {
+                guard source != 0 else { return nil }
+                return Entry(value: Double(bitPattern: value), timestampNanoseconds: Int64(bitPattern: time),
+                             source: Int(source - 1), version: version)
+            }
+        }
+    }
+
+    /// The version of the newest change (0 before any).
+    public var version: UInt64 { globalVersion.load(ordering: .acquiring) }
+
+    /// The paths that changed after `version`, with their entries; coalesced: one per path.
+    public func changes(since version: UInt64) -> [(path: Int, entry: Entry)] {
+        var out: [(Int, Entry)] = []
+        for p in 0..<pathCount {
+            if word(p, 4).load(ordering: .acquiring) > version, let e = read(p), e.version > version { out.append((p, e)) }
+        }
+        return out
+    }
+}
