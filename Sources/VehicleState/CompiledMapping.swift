@@ -48,6 +48,16 @@ public struct CompiledMapping: Sendable {
         public var maximum: Double
         /// Silence after which this source counts as stale (ns of log time).
         public var timeoutNanoseconds: Int64
+        /// True when neither the mapping nor the DBC gives a cycle time: the timeout is then
+        /// learned from the observed message rate.
+        public var learnsTimeout: Bool
+        public var combine: MappingFile.Source.Combine?
+        /// The combination's second signal (in the same message).
+        public var partner: Int
+        /// high_low: the low part's weight; value = high * lowScale + low.
+        public var lowScale: Double
+        /// value_unit: the unit signal's raw value -> conversion into the path's unit.
+        public var unitConversions: [Int128: (scale: Double, offset: Double)]
     }
 
     public struct Path: Sendable {
@@ -55,6 +65,8 @@ public struct CompiledMapping: Sendable {
         public var datatype: VSSDatatype
         public var unit: String?
         public var sources: [Int]
+        public var minIntervalNanoseconds: Int64
+        public var deadband: Double
     }
 
     /// For each bus and message (codec index): which (path, source) pairs a frame feeds.
@@ -122,24 +134,51 @@ public struct CompiledMapping: Sendable {
                 }
                 continue
             }
-            var path = Path(name: p.path, datatype: type, unit: p.unit, sources: [])
-            for s in p.sources {
-                let parts = s.signal.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-                guard parts.count == 3 else { fail(s.place, "\(p.path): signal '\(s.signal)' must be bus/message/signal"); continue }
+            var path = Path(name: p.path, datatype: type, unit: p.unit, sources: [],
+                            minIntervalNanoseconds: Int64((p.minIntervalMilliseconds ?? 0) * 1e6), deadband: p.deadband ?? 0)
+            /// bus/message/signal -> indices, or an error at the source's place.
+            func resolve(_ ref: String, _ place: MappingFile.Place) -> (bus: Int, message: Int, signal: Int)? {
+                let parts = ref.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 3 else { fail(place, "\(p.path): signal '\(ref)' must be bus/message/signal"); return nil }
                 guard let bi = busIndex[parts[0]] else {
-                    fail(s.place, "\(p.path): no bus '\(parts[0])' (buses: \(file.buses.map(\.name).joined(separator: ", ")))"); continue
+                    fail(place, "\(p.path): no bus '\(parts[0])' (buses: \(file.buses.map(\.name).joined(separator: ", ")))"); return nil
                 }
                 let codec = buses[bi].codec
                 guard let mi = codec.codecs.firstIndex(where: { $0.message.name == parts[1] }) else {
-                    fail(s.place, "\(p.path): bus \(parts[0]) has no message '\(parts[1])'"); continue
+                    fail(place, "\(p.path): bus \(parts[0]) has no message '\(parts[1])'"); return nil
                 }
-                let message = codec.codecs[mi].message
-                guard let si = message.signals.firstIndex(where: { $0.name == parts[2] }) else {
-                    fail(s.place, "\(p.path): message \(parts[1]) has no signal '\(parts[2])'"); continue
+                guard let si = codec.codecs[mi].message.signals.firstIndex(where: { $0.name == parts[2] }) else {
+                    fail(place, "\(p.path): message \(parts[1]) has no signal '\(parts[2])'"); return nil
                 }
+                return (bi, mi, si)
+            }
+            for s in p.sources {
+                guard let (bi, mi, si) = resolve(s.signal, s.place) else { continue }
+                let parts = s.signal.split(separator: "/").map(String.init)
+                let message = buses[bi].codec.codecs[mi].message
                 let signal = message.signals[si]
+                var partner = -1
+                if let ref = s.partner {
+                    guard let second = resolve(ref, s.place) else { continue }
+                    guard second.bus == bi, second.message == mi else {
+                        fail(s.place, "\(p.path): \(ref) must be in the same message as \(s.signal), so both halves come from one frame"); continue
+                    }
+                    partner = second.signal
+                }
+                var unitConversions: [Int128: (scale: Double, offset: Double)] = [:]
+                if s.combine == .valueUnit {
+                    let unitSignal = message.signals[partner]
+                    for (key, unit) in s.units {
+                        let raw = unitSignal.valueLabels.first(where: { $0.label == key })?.value ?? Int64(key).map { Int128($0) }
+                        guard let raw else { fail(s.place, "\(p.path): '\(key)' is neither a label of \(unitSignal.name) nor a number"); continue }
+                        guard let conv = Units.conversion(from: unit, to: p.unit ?? unit) else {
+                            fail(s.place, "\(p.path): cannot convert '\(unit)' to '\(p.unit ?? unit)'"); continue
+                        }
+                        unitConversions[raw] = conv
+                    }
+                }
                 var scale = 1.0, offset = 0.0
-                let fromUnit = s.unit ?? signal.unit
+                let fromUnit = s.combine == .valueUnit ? "" : s.unit ?? signal.unit
                 if let to = p.unit, !fromUnit.isEmpty {
                     guard let c = Units.conversion(from: fromUnit, to: to) else {
                         fail(s.place, "\(p.path): cannot convert \(parts[2])'s unit '\(fromUnit)' to '\(to)'"); continue
@@ -160,12 +199,18 @@ public struct CompiledMapping: Sendable {
                 }
                 let cycle = message.cycleTimeMilliseconds.map { Double($0) * file.staleFactor }
                 let timeout = p.timeoutMilliseconds ?? cycle ?? 1000
+                if let interval = p.minIntervalMilliseconds, interval >= timeout {
+                    fail(p.place, "\(p.path): throttle min_interval_ms \(interval) is not below its timeout \(timeout) ms: it would always look stale")
+                }
                 var minimum = s.minimum ?? -Double.infinity, maximum = s.maximum ?? Double.infinity
                 if let r = type.range { minimum = max(minimum, r.lowerBound); maximum = min(maximum, r.upperBound) }
                 path.sources.append(sources.count)
                 sources.append(Source(bus: bi, message: mi, signal: si, description: s.signal, scale: scale, offset: offset,
                                       invalid: s.invalid, labels: labels, minimum: minimum, maximum: maximum,
-                                      timeoutNanoseconds: Int64(timeout * 1_000_000)))
+                                      timeoutNanoseconds: Int64(timeout * 1_000_000),
+                                      learnsTimeout: p.timeoutMilliseconds == nil && cycle == nil,
+                                      combine: s.combine, partner: partner, lowScale: Double(UInt64(1) << UInt64(min(max(s.lowBits, 0), 63))),
+                                      unitConversions: unitConversions))
             }
             paths.append(path)
         }

@@ -34,6 +34,14 @@ public struct MappingFile: Sendable {
     }
 
     public struct Source: Sendable {
+        /// How several signals of one message make one value.
+        public enum Combine: String, Sendable { case signMagnitude = "sign_magnitude", highLow = "high_low", valueUnit = "value_unit" }
+        public var combine: Combine?
+        /// The second signal of a combination (sign, low part, or the unit signal).
+        public var partner: String?
+        public var lowBits: Int = 0
+        /// For value_unit: the unit signal's label or raw value -> unit name.
+        public var units: [(key: String, unit: String)] = []
         public var signal: String
         public var unit: String?
         public var invalid: [Double] = []
@@ -50,6 +58,9 @@ public struct MappingFile: Sendable {
         public var datatype: String
         public var unit: String?
         public var timeoutMilliseconds: Double?
+        /// Publish at most every this many ms, and only changes above the deadband.
+        public var minIntervalMilliseconds: Double?
+        public var deadband: Double?
         public var sources: [Source]
         public var place: Place
     }
@@ -109,6 +120,15 @@ public struct MappingFile: Sendable {
                         switch k.string {
                         case "datatype": path.datatype = v.string ?? ""
                         case "unit": path.unit = v.string
+                        case "throttle":
+                            guard let t = v.mapping else { fail(v, "\(name): 'throttle' is {min_interval_ms: N, deadband: X}"); continue }
+                            for (tk, tv) in t {
+                                switch tk.string {
+                                case "min_interval_ms": path.minIntervalMilliseconds = tv.float
+                                case "deadband": path.deadband = tv.float
+                                default: fail(tk, "\(name): unknown throttle key '\(tk.string ?? "")' (expected min_interval_ms, deadband)")
+                                }
+                            }
                         case "timeout_ms":
                             if let t = v.float, t > 0 { path.timeoutMilliseconds = t } else { fail(v, "\(name): 'timeout_ms' must be a number above 0") }
                         case "sources":
@@ -120,7 +140,7 @@ public struct MappingFile: Sendable {
                                 s.place = place(v)
                                 path.sources.append(s)
                             }
-                        default: fail(k, "\(name): unknown key '\(k.string ?? "")' (expected datatype, unit, timeout_ms, sources)")
+                        default: fail(k, "\(name): unknown key '\(k.string ?? "")' (expected datatype, unit, timeout_ms, throttle, sources)")
                         }
                     }
                     if path.datatype.isEmpty { fail(pathNode, "\(name): no 'datatype'") }
@@ -139,6 +159,17 @@ public struct MappingFile: Sendable {
         var source = Source(signal: "", place: place(node))
         for (k, v) in fields {
             switch k.string {
+            case "combine":
+                guard let c = v.string.flatMap(Source.Combine.init(rawValue:)) else {
+                    fail(v, "\(path): 'combine' is sign_magnitude, high_low or value_unit"); continue
+                }
+                source.combine = c
+            case "magnitude", "high", "value": source.signal = v.string ?? ""
+            case "sign", "low", "unit_signal": source.partner = v.string
+            case "low_bits": source.lowBits = v.int ?? 0
+            case "units":
+                guard let map = v.mapping else { fail(v, "\(path): 'units' maps the unit signal's labels or values to units"); continue }
+                for (uk, uv) in map { source.units.append((uk.string ?? "", uv.string ?? "")) }
             case "signal": source.signal = v.string ?? ""
             case "unit": source.unit = v.string
             case "invalid":
@@ -154,10 +185,15 @@ public struct MappingFile: Sendable {
             case "offset": if let f = v.float { source.offset = f } else { fail(v, "\(path): 'offset' must be a number") }
             case "min": source.minimum = v.float
             case "max": source.maximum = v.float
-            default: fail(k, "\(path): unknown source key '\(k.string ?? "")' (expected signal, unit, invalid, labels, factor, offset, min, max)")
+            default: fail(k, "\(path): unknown source key '\(k.string ?? "")' (expected signal, unit, invalid, labels, factor, offset, min, max, combine)")
             }
         }
         if source.signal.isEmpty { fail(node, "\(path): a source needs 'signal: bus/message/signal'"); return nil }
+        if let c = source.combine, source.partner == nil {
+            let second = c == .signMagnitude ? "sign" : c == .highLow ? "low" : "unit_signal"
+            fail(node, "\(path): combine \(c.rawValue) needs '\(second): bus/message/signal'")
+            return nil
+        }
         return source
     }
 }

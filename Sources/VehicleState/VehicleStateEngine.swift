@@ -34,6 +34,12 @@ public struct VehicleStateEngine {
     var sourceLastSeen: [Int64]
     /// Per path: values dropped as "not available" or out of range.
     public private(set) var dropped: [Int]
+    /// Per source: its timeout (learned from the message rate where nothing gives one).
+    public private(set) var sourceTimeout: [Int64]
+    var sourceInterval: [Double]
+    var sourceLastFrame: [Int64]
+    /// Per path: the last minutes of published values.
+    public private(set) var history: [PathHistory]
     var values: [DecodedValue]
     /// The newest frame time seen: "now" for freshness during replay.
     public private(set) var latestTime: CANTimestamp?
@@ -44,6 +50,10 @@ public struct VehicleStateEngine {
         store = VehicleStateStore(pathCount: mapping.paths.count)
         sourceLastSeen = Array(repeating: Int64.min, count: mapping.sources.count)
         dropped = Array(repeating: 0, count: mapping.paths.count)
+        sourceTimeout = mapping.sources.map(\.timeoutNanoseconds)
+        sourceInterval = Array(repeating: 0, count: mapping.sources.count)
+        sourceLastFrame = Array(repeating: Int64.min, count: mapping.sources.count)
+        history = Array(repeating: PathHistory(), count: mapping.paths.count)
         values = Array(repeating: DecodedValue(), count: max(1, mapping.buses.map(\.codec.maxSignalCount).max() ?? 1))
     }
 
@@ -68,38 +78,85 @@ public struct VehicleStateEngine {
             }
         }
         for b in bindings {
-            let s = mapping.sources[Int(b.source)]
-            let decoded = values[s.signal]
-            guard decoded.state == .present else { continue }
-            var value: Double
-            if !s.labels.isEmpty {
-                let key = codec.codecs[message].labelKey(signal: s.signal, raw: decoded.raw)
-                guard let mapped = s.labels[key] else { dropped[Int(b.path)] += 1; continue }
-                value = mapped
-            } else {
-                if s.invalid.contains(where: { abs($0 - decoded.physical) <= 1e-9 * max(1, abs($0)) }) {
-                    dropped[Int(b.path)] += 1
-                    continue
-                }
-                value = decoded.physical * s.scale + s.offset
-            }
-            guard value.isFinite, value >= s.minimum, value <= s.maximum else { dropped[Int(b.path)] += 1; continue }
-            let path = mapping.paths[Int(b.path)]
+            let si = Int(b.source), pi = Int(b.path)
+            let s = mapping.sources[si]
+            if s.learnsTimeout { learnRate(si, now: now) }
+            guard var value = sourceValue(s, codec: codec.codecs[message], pi) else { continue }
+            guard value.isFinite, value >= s.minimum, value <= s.maximum else { dropped[pi] += 1; continue }
+            let path = mapping.paths[pi]
             if path.datatype.isInteger { value = value.rounded() }
             if path.datatype == .boolean { value = value != 0 ? 1 : 0 }
-            sourceLastSeen[Int(b.source)] = now
+            sourceLastSeen[si] = now
             // Priority: a source replaces the current one if it ranks at least as high, or if
             // the current source has fallen silent for longer than its timeout.
-            if let current = samples[Int(b.path)], current.source != Int(b.source) {
+            if let current = samples[pi], current.source != si {
                 let currentRank = path.sources.firstIndex(of: current.source) ?? 0
-                let rank = path.sources.firstIndex(of: Int(b.source)) ?? 0
-                let currentSilent = now - sourceLastSeen[current.source] > mapping.sources[current.source].timeoutNanoseconds
+                let rank = path.sources.firstIndex(of: si) ?? 0
+                let currentSilent = now - sourceLastSeen[current.source] > sourceTimeout[current.source]
                 if rank > currentRank && !currentSilent { continue }
             }
-            samples[Int(b.path)] = PathSample(value: value, timestamp: record.timestamp, source: Int(b.source))
-            store.publish(Int(b.path), value: value, timestampNanoseconds: now, source: Int(b.source))
+            // Throttle: within the minimum interval, or a change inside the deadband, the value
+            // stands (its time advances, so it stays fresh) but nothing new is published.
+            if let current = samples[pi], current.source == si {
+                let tooSoon = now - current.timestamp.totalNanoseconds < path.minIntervalNanoseconds && path.minIntervalNanoseconds > 0
+                if tooSoon { continue }
+                if path.deadband > 0, abs(value - current.value) < path.deadband {
+                    // Still this value, as of now: fresher, but no change for subscribers.
+                    samples[pi]!.timestamp = record.timestamp
+                    store.publish(pi, value: current.value, timestampNanoseconds: now, source: si, notify: false)
+                    continue
+                }
+            }
+            samples[pi] = PathSample(value: value, timestamp: record.timestamp, source: si)
+            store.publish(pi, value: value, timestampNanoseconds: now, source: si)
+            history[pi].append(time: now, value: value)
             changed = true
         }
+    }
+
+    /// The value a source gives for this frame (decoded into `values`), or nil (dropped).
+    mutating func sourceValue(_ s: CompiledMapping.Source, codec: MessageCodec, _ path: Int) -> Double? {
+        let decoded = values[s.signal]
+        guard decoded.state == .present else { return nil }
+        if !s.labels.isEmpty {
+            guard let mapped = s.labels[codec.labelKey(signal: s.signal, raw: decoded.raw)] else { dropped[path] += 1; return nil }
+            return mapped
+        }
+        if s.invalid.contains(where: { abs($0 - decoded.physical) <= 1e-9 * max(1, abs($0)) }) {
+            dropped[path] += 1
+            return nil
+        }
+        var physical = decoded.physical
+        switch s.combine {
+        case nil: break
+        case .signMagnitude?:
+            let sign = values[s.partner]
+            guard sign.state == .present else { return nil }
+            physical = sign.physical != 0 ? -abs(physical) : abs(physical)
+        case .highLow?:
+            let low = values[s.partner]
+            guard low.state == .present else { return nil }
+            physical = physical * s.lowScale + low.physical
+        case .valueUnit?:
+            let unit = values[s.partner]
+            guard unit.state == .present, let conv = s.unitConversions[codec.labelKey(signal: s.partner, raw: unit.raw)] else {
+                dropped[path] += 1
+                return nil
+            }
+            physical = physical * conv.scale + conv.offset
+        }
+        return physical * s.scale + s.offset
+    }
+
+    /// Learns a message's period (moving average of the gaps between its frames); the
+    /// timeout becomes 3 periods. Gaps over 5 s are outages, not the rate.
+    mutating func learnRate(_ source: Int, now: Int64) {
+        defer { sourceLastFrame[source] = now }
+        let last = sourceLastFrame[source]
+        guard last != Int64.min, now > last, now - last < 5_000_000_000 else { return }
+        let gap = Double(now - last)
+        sourceInterval[source] = sourceInterval[source] == 0 ? gap : sourceInterval[source] * 0.9 + gap * 0.1
+        sourceTimeout[source] = max(Int64(sourceInterval[source] * 3), 1_000_000)
     }
 
     /// Keeps the driving context current when set (see `DrivingContextTracker`).
@@ -112,6 +169,6 @@ public struct VehicleStateEngine {
     public func freshness(_ path: Int, now: CANTimestamp? = nil) -> Freshness {
         guard let s = samples[path], let now = now ?? latestTime else { return .unavailable }
         let age = now.totalNanoseconds - s.timestamp.totalNanoseconds
-        return age > mapping.sources[s.source].timeoutNanoseconds ? .stale(ageNanoseconds: age) : .fresh
+        return age > sourceTimeout[s.source] ? .stale(ageNanoseconds: age) : .fresh
     }
 }

@@ -31,7 +31,7 @@ public final class VehicleStateStore: @unchecked Sendable {
 
     /// Writer only. Publishes a new sample for `path`.
     @inline(__always)
-    public func publish(_ path: Int, value: Double, timestampNanoseconds: Int64, source: Int) {
+    public func publish(_ path: Int, value: Double, timestampNanoseconds: Int64, source: Int, notify: Bool = true) {
         let seq = word(path, 0)
         let s = seq.load(ordering: .relaxed)
         seq.store(s &+ 1, ordering: .relaxed)  // odd: writing
@@ -39,8 +39,10 @@ public final class VehicleStateStore: @unchecked Sendable {
         word(path, 1).store(value.bitPattern, ordering: .relaxed)
         word(path, 2).store(UInt64(bitPattern: timestampNanoseconds), ordering: .relaxed)
         word(path, 3).store(UInt64(source) &+ 1, ordering: .relaxed)  // 0 = never written
-        let version = globalVersion.wrappingIncrementThenLoad(ordering: .relaxed)
-        word(path, 4).store(version, ordering: .relaxed)
+        if notify {
+            let version = globalVersion.wrappingIncrementThenLoad(ordering: .relaxed)
+            word(path, 4).store(version, ordering: .relaxed)
+        }
         seq.store(s &+ 2, ordering: .releasing)
     }
 
