@@ -20,6 +20,15 @@ let package = Package(
             ],
             path: "Benchmarks/CodecFigures"
         ),
+        // Store updates with subscribers reading, and candump text -> driving context.
+        .executableTarget(
+            name: "StateFigures",
+            dependencies: [
+                .product(name: "CANBus", package: "vehicle-gateway"),
+                .product(name: "VehicleState", package: "vehicle-gateway"),
+            ],
+            path: "Benchmarks/StateFigures"
+        ),
         .executableTarget(
             name: "CodecBenchmarks",
             dependencies: [

@@ -1,7 +1,8 @@
 import CANBus
 
 /// All messages of one or more databases compiled for decoding, with constant-time lookup by id.
-public struct DatabaseCodec: Sendable {
+/// A class: it is immutable and large, so sharing it costs one reference, not a copy of its arrays.
+public final class DatabaseCodec: Sendable {
     public let codecs: [MessageCodec]
     /// Standard ids index a direct table; extended ids an open-addressing hash table.
     @usableFromInline let standard: [Int32]
@@ -60,7 +61,7 @@ public struct DatabaseCodec: Sendable {
         self.maxSignalCount = codecs.map { $0.message.signals.count }.max() ?? 0
     }
 
-    public init(_ database: Database) { self.init([database]) }
+    public convenience init(_ database: Database) { self.init([database]) }
 
     @inlinable @inline(__always)
     static func hash(_ key: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 32) }

@@ -75,6 +75,23 @@ public struct CompiledMapping: Sendable {
     public var buses: [Bus]
     public var paths: [Path]
     public var sources: [Source]
+    /// What the frame path needs of each source and path, without references, so reading it
+    /// costs no reference counting.
+    public struct HotSource: Sendable {
+        public var signal: Int32
+        public var partner: Int32
+        public var scale, offset, minimum, maximum: Double
+        public var hasLabels, hasInvalid, learnsTimeout: Bool
+        public var combine: UInt8  // 0 none, 1 sign/magnitude, 2 high/low, 3 value/unit
+        public var lowScale: Double
+    }
+    public struct HotPath: Sendable {
+        public var isInteger, isBoolean: Bool
+        public var minIntervalNanoseconds: Int64
+        public var deadband: Double
+    }
+    public var hotSources: [HotSource] = []
+    public var hotPaths: [HotPath] = []
     var bindingStart: [[Int32]]
     var bindingCount: [[Int32]]
     var bindings: [Binding]
@@ -231,8 +248,18 @@ public struct CompiledMapping: Sendable {
                 bindings += grouped[b][m]
             }
         }
-        return CompiledMapping(buses: buses, paths: paths, sources: sources,
-                               bindingStart: bindingStart, bindingCount: bindingCount, bindings: bindings)
+        var compiled = CompiledMapping(buses: buses, paths: paths, sources: sources,
+                                       bindingStart: bindingStart, bindingCount: bindingCount, bindings: bindings)
+        compiled.hotSources = sources.map { s in
+            HotSource(signal: Int32(s.signal), partner: Int32(s.partner), scale: s.scale, offset: s.offset, minimum: s.minimum,
+                      maximum: s.maximum, hasLabels: !s.labels.isEmpty, hasInvalid: !s.invalid.isEmpty, learnsTimeout: s.learnsTimeout,
+                      combine: s.combine == nil ? 0 : s.combine == .signMagnitude ? 1 : s.combine == .highLow ? 2 : 3, lowScale: s.lowScale)
+        }
+        compiled.hotPaths = paths.map { p in
+            HotPath(isInteger: p.datatype.isInteger, isBoolean: p.datatype == .boolean,
+                    minIntervalNanoseconds: p.minIntervalNanoseconds, deadband: p.deadband)
+        }
+        return compiled
     }
 }
 

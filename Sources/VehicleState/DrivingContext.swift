@@ -52,10 +52,6 @@ public struct DrivingContextTracker: Sendable {
     public private(set) var motion: DrivingContext.Motion = .unknown
     public private(set) var distanceKm = 0.0
     var lastSpeed: (time: Int64, kmh: Double)?
-    /// (time ns, km/h) of the last few seconds, oldest first; bounded.
-    var history: [(Int64, Double)] = []
-    static let historySeconds = 60.0
-    static let historyLimit = 4096
 
     // Hysteresis thresholds, km/h: enter moving above 2, leave below 0.5.
     static let moveEnter = 2.0, moveLeave = 0.5
@@ -72,33 +68,29 @@ public struct DrivingContextTracker: Sendable {
                       parkLock: mapping.pathIndex("Vehicle.Powertrain.Transmission.IsParkLockEngaged"))
     }
 
-    mutating func update(_ engine: VehicleStateEngine, now: CANTimestamp) {
+    mutating func update(samples: [PathSample?], timeouts: [Int64], now: CANTimestamp) {
         let t = now.totalNanoseconds
-        if let p = paths.speed, let s = engine.sample(p), s.timestamp == now {
+        if let p = paths.speed, let s = samples[p], s.timestamp == now {
             // Distance: trapezoids between consecutive speed samples, skipping gaps over 1 s.
             if let last = lastSpeed, t > last.time, t - last.time <= 1_000_000_000 {
                 distanceKm += (last.kmh + s.value) / 2 * Double(t - last.time) / 3.6e12
             }
             lastSpeed = (t, s.value)
-            history.append((t, s.value))
-            let horizon = t - Int64(Self.historySeconds * 1e9)
-            if history.count > Self.historyLimit || history.first.map({ $0.0 < horizon }) == true {
-                history.removeFirst(min(history.count, max(1, history.firstIndex { $0.0 >= horizon } ?? history.count)))
-            }
         }
-        motion = nextMotion(engine, now: now)
+        motion = nextMotion(samples: samples, timeouts: timeouts, now: t)
     }
 
-    func value(_ engine: VehicleStateEngine, _ path: Int?, now: CANTimestamp) -> Double? {
-        guard let path, engine.freshness(path, now: now) == .fresh else { return nil }
-        return engine.sample(path)?.value
+    /// A path's value if it is fresh at `now`.
+    func value(_ samples: [PathSample?], _ timeouts: [Int64], _ path: Int?, now: Int64) -> Double? {
+        guard let path, let s = samples[path], now - s.timestamp.totalNanoseconds <= timeouts[s.source] else { return nil }
+        return s.value
     }
 
-    func nextMotion(_ engine: VehicleStateEngine, now: CANTimestamp) -> DrivingContext.Motion {
-        guard let speed = value(engine, paths.speed, now: now) else { return .unknown }
-        let selected = value(engine, paths.selectedGear, now: now)
-        let current = value(engine, paths.currentGear, now: now)
-        let parkLock = value(engine, paths.parkLock, now: now)
+    func nextMotion(samples: [PathSample?], timeouts: [Int64], now: Int64) -> DrivingContext.Motion {
+        guard let speed = value(samples, timeouts, paths.speed, now: now) else { return .unknown }
+        let selected = value(samples, timeouts, paths.selectedGear, now: now)
+        let current = value(samples, timeouts, paths.currentGear, now: now)
+        let parkLock = value(samples, timeouts, paths.parkLock, now: now)
         let inReverse = (current.map { $0 < 0 } ?? false) || selected == -1
         let wasMoving = motion == .moving || motion == .reversing
         let moving = wasMoving ? speed > Self.moveLeave : speed > Self.moveEnter
@@ -133,7 +125,7 @@ public struct DrivingContextTracker: Sendable {
                                 parkLockEngaged: parkLock)
         }
         if let s = paths.selectedGear, gear.state == .fresh, engine.freshness(s, now: now) != .fresh { gear.state = .stale }
-        let (trend, acceleration) = self.trend(now: now)
+        let (trend, acceleration) = self.trend(engine.history[paths.speed ?? 0].samples(since: now.totalNanoseconds - 2_000_000_000), now: now)
         return DrivingContext(time: now, speed: speed, location: location, gear: gear, motion: motion,
                               accelerationTrend: trend, acceleration: acceleration, distanceKm: distanceKm)
     }
@@ -153,9 +145,9 @@ public struct DrivingContextTracker: Sendable {
     }
 
     /// Slope of speed over the last two seconds of history (least squares), in m/s².
-    func trend(now: CANTimestamp) -> (DrivingContext.Trend, Double?) {
-        let t1 = now.totalNanoseconds, t0 = t1 - 2_000_000_000
-        let window = history.filter { $0.0 >= t0 && $0.0 <= t1 }
+    func trend(_ recent: [(time: Int64, value: Double)], now: CANTimestamp) -> (DrivingContext.Trend, Double?) {
+        guard paths.speed != nil else { return (.unknown, nil) }
+        let window = recent.filter { $0.time <= now.totalNanoseconds }.map { ($0.time, $0.value) }
         guard window.count >= 3, let first = window.first, let last = window.last, last.0 - first.0 >= 500_000_000 else { return (.unknown, nil) }
         let n = Double(window.count)
         let xs = window.map { Double($0.0 - first.0) / 1e9 }, ys = window.map { $0.1 / 3.6 }

@@ -1,7 +1,7 @@
 /// The recent values of one path in a fixed ring: trends need the last minute or so, and the
 /// ring never grows, whatever the rate.
 public struct PathHistory: Sendable {
-    public static let capacity = 1024
+    public static let capacity = 4096  // over a minute at 50 Hz; 64 KiB a path
     var times: [Int64] = []
     var values: [Double] = []
     var next = 0

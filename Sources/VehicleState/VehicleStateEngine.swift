@@ -60,46 +60,36 @@ public struct VehicleStateEngine {
     /// Feeds one frame received on bus `bus` (index into `mapping.buses`).
     public mutating func ingest(bus: Int, _ record: CANLogRecord) {
         if latestTime.map({ record.timestamp > $0 }) ?? true { latestTime = record.timestamp }
-        let codec = mapping.buses[bus].codec
-        guard let id = record.frame.id, let message = codec.index(of: id) else { return }
-        let bindings = mapping.bindings(bus: bus, message: message)
-        guard !bindings.isEmpty else { return }
+        guard let id = record.frame.id, let message = mapping.buses[bus].codec.index(of: id) else { return }
+        let start = Int(mapping.bindingStart[bus][message]), count = Int(mapping.bindingCount[bus][message])
+        guard count > 0 else { return }
         switch record.frame { case .data, .fd: break; default: return }
         values.withUnsafeMutableBufferPointer { out in
-            record.frame.withPayload { codec.decode(messageAt: message, $0, into: out) }
+            record.frame.withPayload { mapping.buses[bus].codec.decode(messageAt: message, $0, into: out) }
         }
         let now = record.timestamp.totalNanoseconds
         var changed = false
-        defer {
-            if changed, var tracker = context {
-                context = nil  // no overlapping access: take it out, update, put it back
-                tracker.update(self, now: record.timestamp)
-                context = tracker
-            }
-        }
-        for b in bindings {
+        for k in start..<start + count {
+            let b = mapping.bindings[k]
             let si = Int(b.source), pi = Int(b.path)
-            let s = mapping.sources[si]
+            let s = mapping.hotSources[si]
             if s.learnsTimeout { learnRate(si, now: now) }
-            guard var value = sourceValue(s, codec: codec.codecs[message], pi) else { continue }
+            guard var value = sourceValue(s, si, bus: bus, message: message, pi) else { continue }
             guard value.isFinite, value >= s.minimum, value <= s.maximum else { dropped[pi] += 1; continue }
-            let path = mapping.paths[pi]
-            if path.datatype.isInteger { value = value.rounded() }
-            if path.datatype == .boolean { value = value != 0 ? 1 : 0 }
+            let path = mapping.hotPaths[pi]
+            if path.isInteger { value = value.rounded() }
+            if path.isBoolean { value = value != 0 ? 1 : 0 }
             sourceLastSeen[si] = now
             // Priority: a source replaces the current one if it ranks at least as high, or if
             // the current source has fallen silent for longer than its timeout.
             if let current = samples[pi], current.source != si {
-                let currentRank = path.sources.firstIndex(of: current.source) ?? 0
-                let rank = path.sources.firstIndex(of: si) ?? 0
                 let currentSilent = now - sourceLastSeen[current.source] > sourceTimeout[current.source]
-                if rank > currentRank && !currentSilent { continue }
+                if !currentSilent, rank(of: si, in: pi) > rank(of: current.source, in: pi) { continue }
             }
             // Throttle: within the minimum interval, or a change inside the deadband, the value
             // stands (its time advances, so it stays fresh) but nothing new is published.
             if let current = samples[pi], current.source == si {
-                let tooSoon = now - current.timestamp.totalNanoseconds < path.minIntervalNanoseconds && path.minIntervalNanoseconds > 0
-                if tooSoon { continue }
+                if path.minIntervalNanoseconds > 0, now - current.timestamp.totalNanoseconds < path.minIntervalNanoseconds { continue }
                 if path.deadband > 0, abs(value - current.value) < path.deadband {
                     // Still this value, as of now: fresher, but no change for subscribers.
                     samples[pi]!.timestamp = record.timestamp
@@ -112,38 +102,41 @@ public struct VehicleStateEngine {
             history[pi].append(time: now, value: value)
             changed = true
         }
+        if changed, var tracker = context {
+            context = nil  // no overlapping access: take it out, update, put it back
+            tracker.update(samples: samples, timeouts: sourceTimeout, now: record.timestamp)
+            context = tracker
+        }
     }
 
+    /// A source's place in its path's priority list (0 = preferred).
+    func rank(of source: Int, in path: Int) -> Int { mapping.paths[path].sources.firstIndex(of: source) ?? 0 }
+
     /// The value a source gives for this frame (decoded into `values`), or nil (dropped).
-    mutating func sourceValue(_ s: CompiledMapping.Source, codec: MessageCodec, _ path: Int) -> Double? {
-        let decoded = values[s.signal]
+    mutating func sourceValue(_ s: CompiledMapping.HotSource, _ si: Int, bus: Int, message: Int, _ path: Int) -> Double? {
+        let decoded = values[Int(s.signal)]
         guard decoded.state == .present else { return nil }
-        if !s.labels.isEmpty {
-            guard let mapped = s.labels[codec.labelKey(signal: s.signal, raw: decoded.raw)] else { dropped[path] += 1; return nil }
+        if s.hasLabels {
+            let key = mapping.buses[bus].codec.codecs[message].labelKey(signal: Int(s.signal), raw: decoded.raw)
+            guard let mapped = mapping.sources[si].labels[key] else { dropped[path] += 1; return nil }
             return mapped
         }
-        if s.invalid.contains(where: { abs($0 - decoded.physical) <= 1e-9 * max(1, abs($0)) }) {
+        if s.hasInvalid, mapping.sources[si].invalid.contains(where: { abs($0 - decoded.physical) <= 1e-9 * max(1, abs($0)) }) {
             dropped[path] += 1
             return nil
         }
         var physical = decoded.physical
-        switch s.combine {
-        case nil: break
-        case .signMagnitude?:
-            let sign = values[s.partner]
-            guard sign.state == .present else { return nil }
-            physical = sign.physical != 0 ? -abs(physical) : abs(physical)
-        case .highLow?:
-            let low = values[s.partner]
-            guard low.state == .present else { return nil }
-            physical = physical * s.lowScale + low.physical
-        case .valueUnit?:
-            let unit = values[s.partner]
-            guard unit.state == .present, let conv = s.unitConversions[codec.labelKey(signal: s.partner, raw: unit.raw)] else {
-                dropped[path] += 1
-                return nil
+        if s.combine != 0 {
+            let partner = values[Int(s.partner)]
+            guard partner.state == .present else { return nil }
+            switch s.combine {
+            case 1: physical = partner.physical != 0 ? -abs(physical) : abs(physical)
+            case 2: physical = physical * s.lowScale + partner.physical
+            default:
+                let key = mapping.buses[bus].codec.codecs[message].labelKey(signal: Int(s.partner), raw: partner.raw)
+                guard let conv = mapping.sources[si].unitConversions[key] else { dropped[path] += 1; return nil }
+                physical = physical * conv.scale + conv.offset
             }
-            physical = physical * conv.scale + conv.offset
         }
         return physical * s.scale + s.offset
     }
