@@ -214,6 +214,14 @@ public struct CompiledMapping: Sendable {
                 if type == .boolean || type.isInteger, signal.valueType != .integer, labels.isEmpty {
                     fail(s.place, "\(p.path): \(type.rawValue) path fed by float signal \(parts[2])")
                 }
+                // An integer path must hold what its source can say (the DBC's [min|max], scaled).
+                if let range = type.range, labels.isEmpty, s.minimum == nil, s.maximum == nil,
+                   signal.minimum != 0 || signal.maximum != 0 {
+                    let a = signal.minimum * scale + offset, b = signal.maximum * scale + offset
+                    if min(a, b) < range.lowerBound || max(a, b) > range.upperBound {
+                        fail(s.place, "\(p.path): \(parts[2]) ranges over [\(min(a, b)), \(max(a, b))], which does not fit \(type.rawValue); narrow it with min/max or choose a wider datatype")
+                    }
+                }
                 let cycle = message.cycleTimeMilliseconds.map { Double($0) * file.staleFactor }
                 let timeout = p.timeoutMilliseconds ?? cycle ?? 1000
                 if let interval = p.minIntervalMilliseconds, interval >= timeout {

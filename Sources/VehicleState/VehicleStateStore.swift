@@ -85,3 +85,33 @@ public final class VehicleStateStore: @unchecked Sendable {
         return out
     }
 }
+
+extension VehicleStateStore {
+    /// A subscriber to the change feed. It keeps only the version it has seen, so however slow
+    /// it is, it costs no memory and never holds up the writer; each `next()` returns the
+    /// latest entry of every path that changed since the previous one (coalesced).
+    public final class Subscription: @unchecked Sendable {
+        let store: VehicleStateStore
+        public private(set) var seen: UInt64
+        let pollNanoseconds: UInt64
+
+        init(store: VehicleStateStore, pollNanoseconds: UInt64) {
+            self.store = store
+            self.seen = store.version
+            self.pollNanoseconds = pollNanoseconds
+        }
+
+        /// Waits (by polling the version, which is one atomic load) until something changed.
+        public func next() async throws -> [(path: Int, entry: Entry)] {
+            while store.version == seen { try await Task.sleep(nanoseconds: pollNanoseconds) }
+            let changes = store.changes(since: seen)
+            seen = max(seen, changes.map(\.entry.version).max() ?? seen)
+            return changes
+        }
+    }
+
+    /// A new subscriber that sees changes from now on.
+    public func subscribe(pollMilliseconds: Double = 1) -> Subscription {
+        Subscription(store: self, pollNanoseconds: UInt64(pollMilliseconds * 1e6))
+    }
+}

@@ -39,12 +39,17 @@ final class MappingTests: XCTestCase {
             unit: degC
             sources:
               - signal: body/VehicleSpeed/VehicleSpeed
+          Vehicle.Speed3:
+            datatype: uint8
+            sources:
+              - signal: body/VehicleSpeed/VehicleSpeed
         """
         let (file, parseErrors) = MappingFile.parse(yaml, fileName: "m.yaml")
         XCTAssertEqual(parseErrors, [])
         XCTAssertThrowsError(try CompiledMapping.compile(file)) { error in
             let lines = (error as! MappingErrors).errors.map(\.description)
-            XCTAssertEqual(lines.count, 4, lines.joined(separator: "\n"))
+            XCTAssertEqual(lines.count, 5, lines.joined(separator: "\n"))
+            XCTAssertTrue(lines[4].contains("does not fit uint8"), lines[4])
             XCTAssertTrue(lines[0].hasPrefix("m.yaml:9:9: error: Vehicle.Speed: no bus 'chassis'"), lines[0])
             XCTAssertTrue(lines[1].contains("unknown datatype 'flot'"), lines[1])
             XCTAssertTrue(lines[2].contains("has no VAL_ label 'Backwards'"), lines[2])

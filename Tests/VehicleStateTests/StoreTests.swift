@@ -38,3 +38,18 @@ final class StoreTests: XCTestCase {
         XCTAssertNil(VehicleStateStore(pathCount: 1).read(0))
     }
 }
+
+extension StoreTests {
+    func testASlowSubscriberGetsTheLatestValueOfEveryChangedPath() async throws {
+        let store = VehicleStateStore(pathCount: 3)
+        let subscriber = store.subscribe()
+        for i in 1...1000 { store.publish(i % 2, value: Double(i), timestampNanoseconds: Int64(i), source: 0) }
+        let batch = try await subscriber.next()
+        XCTAssertEqual(batch.map(\.path).sorted(), [0, 1])
+        XCTAssertEqual(batch.first { $0.path == 0 }?.entry.value, 1000)
+        XCTAssertEqual(batch.first { $0.path == 1 }?.entry.value, 999)
+        store.publish(2, value: 7, timestampNanoseconds: 1001, source: 0)
+        let next = try await subscriber.next()
+        XCTAssertEqual(next.map(\.path), [2])
+    }
+}
