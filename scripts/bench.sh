@@ -13,6 +13,7 @@ mkdir -p bench-out
 
 echo "== building (release)" >&2
 swift build -c release --package-path Benchmarks --product CodecFigures >&2
+swift build -c release --package-path Benchmarks --product StateFigures >&2
 
 echo "== cantools reference (best of several runs)" >&2
 python Benchmarks/reference/cantools_reference.py --dbc bench-out/large.dbc --log bench-out/bench.log 2>/dev/null >bench-out/ref.txt
@@ -33,6 +34,9 @@ for key, label, unit, lower_better, goal in rows:
     met = (o <= goal) if lower_better else (o >= goal)
     print(f"{label:44} {fmt(o):>16} {fmt(r):>14} {factor:7.0f}x   {fmt(goal)} {'met' if met else 'NOT met'}")
 PY
+echo
+echo "== vehicle state (no reference tool does this; goals: 10 M updates/s, 3 M frames/s)"
+Benchmarks/.build/release/StateFigures DBC/demo_mapping.yaml DBC/demo_drive.log 3
 if [ "${1:-}" = --full ]; then
     VG_BENCH_DBC=$PWD/bench-out/large.dbc VG_BENCH_LOG=$PWD/bench-out/bench.log \
         swift package --package-path Benchmarks --allow-writing-to-package-directory benchmark --no-progress
