@@ -1,5 +1,8 @@
 import CANBus
 import DBC
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Whether a path's value may be presented as current.
 public enum Freshness: Sendable, Equatable {
@@ -17,6 +20,8 @@ public struct PathSample: Sendable, Equatable {
     public var timestamp: CANTimestamp
     /// Index into `CompiledMapping.sources` of the source that supplied it.
     public var source: Int
+    /// When the gateway received it (CLOCK_REALTIME ns), which differs from `timestamp` in replay.
+    public var receivedNanoseconds: Int64 = 0
 }
 
 /// Decoded frames in, VSS path values out: labels, validity, unit conversion, linear math,
@@ -69,6 +74,7 @@ public struct VehicleStateEngine {
         }
         let now = record.timestamp.totalNanoseconds
         var changed = false
+        var received: Int64 = 0  // read the clock once per frame, and only if something is published
         for k in start..<start + count {
             let b = mapping.bindings[k]
             let si = Int(b.source), pi = Int(b.path)
@@ -93,12 +99,14 @@ public struct VehicleStateEngine {
                 if path.deadband > 0, abs(value - current.value) < path.deadband {
                     // Still this value, as of now: fresher, but no change for subscribers.
                     samples[pi]!.timestamp = record.timestamp
-                    store.publish(pi, value: current.value, timestampNanoseconds: now, source: si, notify: false)
+                    store.publish(pi, value: current.value, timestampNanoseconds: now, source: si,
+                                  receivedNanoseconds: current.receivedNanoseconds, notify: false)
                     continue
                 }
             }
-            samples[pi] = PathSample(value: value, timestamp: record.timestamp, source: si)
-            store.publish(pi, value: value, timestampNanoseconds: now, source: si)
+            if received == 0 { received = Self.wallClockNanoseconds() }
+            samples[pi] = PathSample(value: value, timestamp: record.timestamp, source: si, receivedNanoseconds: received)
+            store.publish(pi, value: value, timestampNanoseconds: now, source: si, receivedNanoseconds: received)
             history[pi].append(time: now, value: value)
             changed = true
         }
@@ -107,6 +115,12 @@ public struct VehicleStateEngine {
             tracker.update(samples: samples, timeouts: sourceTimeout, now: record.timestamp)
             context = tracker
         }
+    }
+
+    static func wallClockNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// A source's place in its path's priority list (0 = preferred).

@@ -10,8 +10,9 @@ import CANBus
 /// version it last saw and asks for what changed since, so a slow subscriber gets the latest
 /// value of each path (coalesced) and costs no memory while it sleeps.
 public final class VehicleStateStore: @unchecked Sendable {
-    /// Per path: sequence (odd while writing), value bits, frame time (ns), source, change version.
-    static let wordsPerSlot = 5
+    /// Per path: sequence (odd while writing), value bits, frame time (ns), source, change
+    /// version, received time (ns).
+    static let wordsPerSlot = 6
     let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     public let pathCount: Int
     let globalVersion = ManagedAtomic<UInt64>(0)
@@ -31,7 +32,8 @@ public final class VehicleStateStore: @unchecked Sendable {
 
     /// Writer only. Publishes a new sample for `path`.
     @inline(__always)
-    public func publish(_ path: Int, value: Double, timestampNanoseconds: Int64, source: Int, notify: Bool = true) {
+    public func publish(_ path: Int, value: Double, timestampNanoseconds: Int64, source: Int,
+                        receivedNanoseconds: Int64 = 0, notify: Bool = true) {
         let seq = word(path, 0)
         let s = seq.load(ordering: .relaxed)
         seq.store(s &+ 1, ordering: .relaxed)  // odd: writing
@@ -39,6 +41,7 @@ public final class VehicleStateStore: @unchecked Sendable {
         word(path, 1).store(value.bitPattern, ordering: .relaxed)
         word(path, 2).store(UInt64(bitPattern: timestampNanoseconds), ordering: .relaxed)
         word(path, 3).store(UInt64(source) &+ 1, ordering: .relaxed)  // 0 = never written
+        word(path, 5).store(UInt64(bitPattern: receivedNanoseconds), ordering: .relaxed)
         if notify {
             let version = globalVersion.wrappingIncrementThenLoad(ordering: .relaxed)
             word(path, 4).store(version, ordering: .relaxed)
@@ -51,6 +54,8 @@ public final class VehicleStateStore: @unchecked Sendable {
         public var timestampNanoseconds: Int64
         public var source: Int
         public var version: UInt64
+        /// When the gateway received it (wall clock ns).
+        public var receivedNanoseconds: Int64 = 0
     }
 
     /// Any thread. The latest entry of `path`, or nil if it was never written.
@@ -64,11 +69,12 @@ public final class VehicleStateStore: @unchecked Sendable {
             let time = word(path, 2).load(ordering: .relaxed)
             let source = word(path, 3).load(ordering: .relaxed)
             let version = word(path, 4).load(ordering: .relaxed)
+            let received = word(path, 5).load(ordering: .relaxed)
             atomicMemoryFence(ordering: .acquiring)
             if seq.load(ordering: .relaxed) == before {
                 guard source != 0 else { return nil }
                 return Entry(value: Double(bitPattern: value), timestampNanoseconds: Int64(bitPattern: time),
-                             source: Int(source - 1), version: version)
+                             source: Int(source - 1), version: version, receivedNanoseconds: Int64(bitPattern: received))
             }
         }
     }

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import VehicleState
 import CANBus
 import DBC
@@ -72,5 +73,34 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(e.sample(0)?.value, 200)
         e.ingest(bus: 0, frame("0D0#10270100000000F0", at: 1.210))  // back: it wins again
         XCTAssertEqual(e.sample(0)?.value, 100)
+    }
+}
+
+extension EngineTests {
+    /// Around zero the motion state must not flicker: moving starts above 2 km/h and ends
+    /// below 0.5 km/h; park wins when stopped with P selected.
+    func testMotionHysteresisAroundZeroAndPark() throws {
+        let mapping = try CompiledMapping.load(path: MappingTests.root + "/DBC/demo_mapping.yaml")
+        let e = VehicleStateEngine(mapping: mapping)
+        var engine = e
+        engine.context = DrivingContextTracker(mapping: mapping)
+        var t = 1.0
+        func speed(_ kmh: Double) {
+            let raw = UInt16(kmh * 100)
+            let text = String(format: "0D0#%02X%02X0100000000F0", raw & 0xFF, raw >> 8)
+            engine.ingest(bus: 0, frame(text, at: t))
+            t += 0.02
+        }
+        func gear(_ lever: UInt8) {  // GearLever is Motorola bits 7..4 of byte 0; CurrentGear byte 1 = 1
+            engine.ingest(bus: 0, frame(String(format: "1A0#%02X01000000000000", lever << 4), at: t))
+        }
+        gear(3)  // D
+        var states: [DrivingContext.Motion] = []
+        for v in [0.0, 1.0, 1.9, 2.5, 1.0, 0.6, 0.4, 1.5] { speed(v); states.append(engine.context!.motion) }
+        XCTAssertEqual(states, [.stopped, .stopped, .stopped, .moving, .moving, .moving, .stopped, .stopped])
+        gear(0)  // P
+        speed(0)
+        XCTAssertEqual(engine.context!.motion, .parked)
+        XCTAssertGreaterThan(engine.sample(0)!.receivedNanoseconds, 1_700_000_000_000_000_000, "received time is the wall clock")
     }
 }
