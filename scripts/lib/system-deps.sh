@@ -3,6 +3,8 @@
 if ! pkg-config --exists libsocketcan 2>/dev/null; then
     echo "== installing libsocketcan-dev (apt)" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null 2>&1 ||
-        { apt-get update >/dev/null && apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null; }
+    as_root=""
+    [ "$(id -u)" = 0 ] || as_root=sudo
+    $as_root apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null 2>&1 ||
+        { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null; }
 fi
