@@ -151,6 +151,19 @@ public struct CompiledMapping: Sendable {
                 }
                 continue
             }
+            if !p.custom {
+                if let leaf = VSSCatalog.leaves[p.path] {
+                    if leaf.datatype != type {
+                        fail(p.place, "\(p.path) is \(leaf.datatype.rawValue) in VSS, not \(type.rawValue)")
+                    }
+                    if let want = leaf.unit, let unit = p.unit, !VSSCatalog.sameUnit(want, unit) {
+                        fail(p.place, "\(p.path) is in \(want) in VSS, not \(unit)")
+                    }
+                } else {
+                    let near = VSSCatalog.closest(to: p.path)
+                    fail(p.place, "\(p.path) is not a VSS path this gateway knows\(near.map { " (did you mean \($0)?)" } ?? ""); mark it 'custom: true' if it is an overlay")
+                }
+            }
             var path = Path(name: p.path, datatype: type, unit: p.unit, sources: [],
                             minIntervalNanoseconds: Int64((p.minIntervalMilliseconds ?? 0) * 1e6), deadband: p.deadband ?? 0)
             /// bus/message/signal -> indices, or an error at the source's place.

@@ -61,6 +61,8 @@ public struct MappingFile: Sendable {
         /// Publish at most every this many ms, and only changes above the deadband.
         public var minIntervalMilliseconds: Double?
         public var deadband: Double?
+        /// A path outside the VSS catalog (an overlay): not checked against it.
+        public var custom = false
         public var sources: [Source]
         public var place: Place
     }
@@ -119,6 +121,7 @@ public struct MappingFile: Sendable {
                     for (k, v) in fields {
                         switch k.string {
                         case "datatype": path.datatype = v.string ?? ""
+                        case "custom": path.custom = v.bool ?? false
                         case "unit": path.unit = v.string
                         case "throttle":
                             guard let t = v.mapping else { fail(v, "\(name): 'throttle' is {min_interval_ms: N, deadband: X}"); continue }
@@ -140,7 +143,7 @@ public struct MappingFile: Sendable {
                                 s.place = place(v)
                                 path.sources.append(s)
                             }
-                        default: fail(k, "\(name): unknown key '\(k.string ?? "")' (expected datatype, unit, timeout_ms, throttle, sources)")
+                        default: fail(k, "\(name): unknown key '\(k.string ?? "")' (expected datatype, unit, timeout_ms, throttle, custom, sources)")
                         }
                     }
                     if path.datatype.isEmpty { fail(pathNode, "\(name): no 'datatype'") }

@@ -19,14 +19,15 @@ final class EngineTests: XCTestCase {
 
     func testUnitConversionInvalidValuesAndFreshness() throws {
         var e = try engine("""
-          Vehicle.Speed:
+          Vehicle.Private.SpeedMetersPerSecond:
+            custom: true
             datatype: float
             unit: m/s
             sources:
               - signal: pt/VehicleSpeed/VehicleSpeed
                 invalid: [655.35]
         """)
-        let speed = e.mapping.pathIndex("Vehicle.Speed")!
+        let speed = e.mapping.pathIndex("Vehicle.Private.SpeedMetersPerSecond")!
         XCTAssertEqual(e.freshness(speed), .unavailable)
         e.ingest(bus: 0, frame("0D0#10270100000000F0", at: 1.0))  // 100 km/h
         XCTAssertEqual(e.sample(speed)!.value, 100 / 3.6, accuracy: 1e-9)

@@ -26,6 +26,7 @@ final class MappingTests: XCTestCase {
             sources:
               - signal: chassis/VehicleSpeed/VehicleSpeed
           Vehicle.Cabin.Light:
+            custom: true
             datatype: flot
             sources:
               - signal: body/Lights/Nope
@@ -35,11 +36,13 @@ final class MappingTests: XCTestCase {
               - signal: body/Transmission/CurrentGear
                 labels: {Backwards: -1}
           Vehicle.Speed2:
+            custom: true
             datatype: float
             unit: degC
             sources:
               - signal: body/VehicleSpeed/VehicleSpeed
           Vehicle.Speed3:
+            custom: true
             datatype: uint8
             sources:
               - signal: body/VehicleSpeed/VehicleSpeed
@@ -54,6 +57,37 @@ final class MappingTests: XCTestCase {
             XCTAssertTrue(lines[1].contains("unknown datatype 'flot'"), lines[1])
             XCTAssertTrue(lines[2].contains("has no VAL_ label 'Backwards'"), lines[2])
             XCTAssertTrue(lines[3].contains("cannot convert VehicleSpeed's unit 'km/h' to 'degC'"), lines[3])
+        }
+    }
+
+    func testPathsAreCheckedAgainstTheVSSCatalog() {
+        let yaml = """
+        buses:
+          b:
+            dbc: [\(Self.root)/DBC/demo_vehicle.dbc]
+        signals:
+          Vehicle.Sped:
+            datatype: float
+            sources: [{signal: b/VehicleSpeed/VehicleSpeed}]
+          Vehicle.CurrentLocation.Latitude:
+            datatype: float
+            sources: [{signal: b/GNSSPosition/GNSSLatitude}]
+          Vehicle.Speed:
+            datatype: float
+            unit: mph
+            sources: [{signal: b/VehicleSpeed/VehicleSpeed}]
+          Vehicle.Private.Thing:
+            custom: true
+            datatype: float
+            sources: [{signal: b/VehicleSpeed/VehicleSpeed}]
+        """
+        let (file, _) = MappingFile.parse(yaml, fileName: "v.yaml")
+        XCTAssertThrowsError(try CompiledMapping.compile(file)) { error in
+            XCTAssertEqual((error as! MappingErrors).errors.map(\.description), [
+                "v.yaml:5:3: error: Vehicle.Sped is not a VSS path this gateway knows (did you mean Vehicle.Speed?); mark it 'custom: true' if it is an overlay",
+                "v.yaml:8:3: error: Vehicle.CurrentLocation.Latitude is double in VSS, not float",
+                "v.yaml:11:3: error: Vehicle.Speed is in km/h in VSS, not mph",
+            ])
         }
     }
 

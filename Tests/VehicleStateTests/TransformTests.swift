@@ -41,6 +41,7 @@ final class TransformTests: XCTestCase {
                 unit_signal: b/Motion/SpeedUnit
                 units: {kmh: km/h, mph: mph}
           Vehicle.SignedSpeed:
+            custom: true
             datatype: float
             sources:
               - combine: sign_magnitude
