@@ -100,13 +100,14 @@ public struct VehicleStateEngine {
                     // Still this value, as of now: fresher, but no change for subscribers.
                     samples[pi]!.timestamp = record.timestamp
                     store.publish(pi, value: current.value, timestampNanoseconds: now, source: si,
-                                  receivedNanoseconds: current.receivedNanoseconds, notify: false)
+                                  receivedNanoseconds: current.receivedNanoseconds, timeoutNanoseconds: sourceTimeout[si], notify: false)
                     continue
                 }
             }
             if received == 0 { received = Self.wallClockNanoseconds() }
             samples[pi] = PathSample(value: value, timestamp: record.timestamp, source: si, receivedNanoseconds: received)
-            store.publish(pi, value: value, timestampNanoseconds: now, source: si, receivedNanoseconds: received)
+            store.publish(pi, value: value, timestampNanoseconds: now, source: si, receivedNanoseconds: received,
+                          timeoutNanoseconds: sourceTimeout[si])
             history[pi].append(time: now, value: value)
             changed = true
         }

@@ -11,8 +11,8 @@ import CANBus
 /// value of each path (coalesced) and costs no memory while it sleeps.
 public final class VehicleStateStore: @unchecked Sendable {
     /// Per path: sequence (odd while writing), value bits, frame time (ns), source, change
-    /// version, received time (ns).
-    static let wordsPerSlot = 6
+    /// version, received time (ns), timeout (ns) of the source that supplied it.
+    static let wordsPerSlot = 7
     let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     public let pathCount: Int
     let globalVersion = ManagedAtomic<UInt64>(0)
@@ -33,7 +33,7 @@ public final class VehicleStateStore: @unchecked Sendable {
     /// Writer only. Publishes a new sample for `path`.
     @inline(__always)
     public func publish(_ path: Int, value: Double, timestampNanoseconds: Int64, source: Int,
-                        receivedNanoseconds: Int64 = 0, notify: Bool = true) {
+                        receivedNanoseconds: Int64 = 0, timeoutNanoseconds: Int64 = .max, notify: Bool = true) {
         let seq = word(path, 0)
         let s = seq.load(ordering: .relaxed)
         seq.store(s &+ 1, ordering: .relaxed)  // odd: writing
@@ -42,6 +42,7 @@ public final class VehicleStateStore: @unchecked Sendable {
         word(path, 2).store(UInt64(bitPattern: timestampNanoseconds), ordering: .relaxed)
         word(path, 3).store(UInt64(source) &+ 1, ordering: .relaxed)  // 0 = never written
         word(path, 5).store(UInt64(bitPattern: receivedNanoseconds), ordering: .relaxed)
+        word(path, 6).store(UInt64(bitPattern: timeoutNanoseconds), ordering: .relaxed)
         if notify {
             let version = globalVersion.wrappingIncrementThenLoad(ordering: .relaxed)
             word(path, 4).store(version, ordering: .relaxed)
@@ -56,6 +57,14 @@ public final class VehicleStateStore: @unchecked Sendable {
         public var version: UInt64
         /// When the gateway received it (wall clock ns).
         public var receivedNanoseconds: Int64 = 0
+        /// Silence after which it is stale (its source's timeout, learned or configured).
+        public var timeoutNanoseconds: Int64 = .max
+
+        /// Fresh or stale as of `now` (frame time, ns): readers need nothing but the entry.
+        public func freshness(now: Int64) -> Freshness {
+            let age = now - timestampNanoseconds
+            return age > timeoutNanoseconds ? .stale(ageNanoseconds: age) : .fresh
+        }
     }
 
     /// Any thread. The latest entry of `path`, or nil if it was never written.
@@ -70,11 +79,13 @@ public final class VehicleStateStore: @unchecked Sendable {
             let source = word(path, 3).load(ordering: .relaxed)
             let version = word(path, 4).load(ordering: .relaxed)
             let received = word(path, 5).load(ordering: .relaxed)
+            let timeout = word(path, 6).load(ordering: .relaxed)
             atomicMemoryFence(ordering: .acquiring)
             if seq.load(ordering: .relaxed) == before {
                 guard source != 0 else { return nil }
                 return Entry(value: Double(bitPattern: value), timestampNanoseconds: Int64(bitPattern: time),
-                             source: Int(source - 1), version: version, receivedNanoseconds: Int64(bitPattern: received))
+                             source: Int(source - 1), version: version, receivedNanoseconds: Int64(bitPattern: received),
+                             timeoutNanoseconds: Int64(bitPattern: timeout))
             }
         }
     }

@@ -37,6 +37,10 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(e.sample(speed)!.timestamp, CANTimestamp(totalNanoseconds: 1_000_000_000))
         // 20 ms cycle x 3 = 60 ms: stale 100 ms later, with its age.
         XCTAssertEqual(e.freshness(speed, now: CANTimestamp(totalNanoseconds: 1_100_000_000)), .stale(ageNanoseconds: 100_000_000))
+        // A reader on another thread sees the same from the store alone.
+        let entry = e.store.read(speed)!
+        XCTAssertEqual(entry.freshness(now: 1_050_000_000), .fresh)
+        XCTAssertEqual(entry.freshness(now: 1_100_000_000), .stale(ageNanoseconds: 100_000_000))
     }
 
     func testLabelsMapGearsAndUnknownLabelsAreDropped() throws {
