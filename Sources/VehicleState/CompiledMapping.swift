@@ -103,6 +103,14 @@ public struct CompiledMapping: Sendable {
 
     public func pathIndex(_ name: String) -> Int? { paths.firstIndex { $0.name == name } }
 
+    /// The CAN ids of the messages some path uses on `bus`: what a live reader's kernel filters
+    /// need (frames of other messages would only be decoded and dropped).
+    public func usedIDs(bus: Int) -> [CANID] {
+        var ids = Set<CANID>()
+        for s in sources where s.bus == bus { ids.insert(buses[bus].codec.codecs[s.message].message.id) }
+        return ids.sorted()
+    }
+
     /// Loads a mapping file and its DBC files (relative to the mapping file).
     public static func load(path: String) throws(MappingErrors) -> CompiledMapping {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

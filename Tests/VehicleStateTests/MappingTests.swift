@@ -12,6 +12,8 @@ final class MappingTests: XCTestCase {
         XCTAssertEqual(m.buses.map(\.name), ["powertrain"])
         XCTAssertNotNil(m.pathIndex("Vehicle.Speed"))
         XCTAssertEqual(m.paths.count, 11)
+        // Kernel filters for a live reader: only the messages the mapping reads.
+        XCTAssertEqual(m.usedIDs(bus: 0).map(\.description), ["0C8", "0D0", "0E0", "1A0", "3F0", "18FF1020"])
     }
 
     func testEveryProblemIsReportedWithItsPlace() {
