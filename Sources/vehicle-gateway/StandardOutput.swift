@@ -66,13 +66,9 @@ func printError(_ text: String) {
     line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
 }
 
-/// A failure that is the input's fault: printed as is (no usage text), with a sysexits code.
-struct CLIFailure: Error {
-    var message: String
-    var exitCode: Int32 = 65  // EX_DATAERR
-}
-
-extension CLIFailure {
+/// Failures that are the input's or the system's fault: printed as they are (no usage text),
+/// with a sysexits code (65 data error by default, 64 usage, 66 no input, 74 I/O).
+enum CLIFailure {
     /// Prints the message and turns it into the exit code ArgumentParser understands.
     static func exit(_ message: String, code: Int32 = 65) -> ExitCode {
         printError("vehicle-gateway: " + message)
