@@ -47,8 +47,18 @@ public enum DatabaseBuilder {
             warn(pos, "unknown-signal", "\(what) names signal '\(name)', which message \(db.messages[mi].name) does not have; ignored")
             return nil
         }
-        func value(_ syntax: AttributeValueSyntax, for name: String) -> AttributeValue {
-            let type = definitions[name].map { db.attributeDefinitions[$0].type }
+        /// BA_ lines come in runs of one attribute: remember the last lookup instead of hashing
+        /// the same name thousands of times.
+        var lastDefinition: (name: String, index: Int?) = ("", nil)
+        mutating func definition(_ name: String) -> Int? {
+            if name == lastDefinition.name { return lastDefinition.index }
+            let index = definitions[name]
+            lastDefinition = (name, index)
+            return index
+        }
+
+        mutating func value(_ syntax: AttributeValueSyntax, for name: String) -> AttributeValue {
+            let type = definition(name).map { db.attributeDefinitions[$0].type }
             switch (type?.kind, syntax) {
             case (.enumeration?, .number(let n)):
                 let i = Int(n.integer ?? 0)
@@ -159,7 +169,7 @@ public enum DatabaseBuilder {
                     if let i = definitions[name] { db.attributeDefinitions[i].defaultValue = value(v, for: name) }
                     else { warn(pos, "unknown-attribute", "BA_DEF_DEF_ for attribute \"\(name)\", which has no BA_DEF_; ignored") }
                 case .attribute(let name, let object, let node, let raw, let objectName, let v, let pos):
-                    if definitions[name] == nil {
+                    if definition(name) == nil {
                         warn(pos, "unknown-attribute", "attribute \"\(name)\" has no BA_DEF_ definition")
                     }
                     let av = value(v, for: name)

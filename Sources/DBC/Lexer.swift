@@ -30,6 +30,9 @@ struct Lexer {
     var previousKind: Token.Kind = .end
     var previousEnd = -1
 
+    /// Character classes by byte, so the scanning loops test one table entry per byte.
+    let classes: UnsafePointer<UInt8> = characterClasses
+
     init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) {
         self.source = source
         self.b = bytes
@@ -43,7 +46,7 @@ struct Lexer {
                 let c = b[index]
                 if c == 0x0A {
                     index += 1; line += 1; lineStart = index; sawNewline = true
-                } else if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C || c == 0x0B {
+                } else if classes[Int(c)] & CharacterClass.space != 0 {
                     index += 1
                 } else if c == UInt8(ascii: "/") && b[index + 1] == UInt8(ascii: "/") {
                     while index < n && b[index] != 0x0A { index += 1 }
@@ -54,9 +57,9 @@ struct Lexer {
             var token = Token(kind: .end, start: index, end: index, line: line, lineStart: lineStart, startsLine: sawNewline)
             guard index < n else { return token }
             let c = b[index]
-            if isIdentStart(c) {
+            if classes[Int(c)] & CharacterClass.identStart != 0 {
                 var i = index + 1
-                while isIdentContinue(b[i]) { i += 1 }
+                while classes[Int(b[i])] & CharacterClass.identContinue != 0 { i += 1 }
                 token.kind = .identifier
                 token.end = i
             } else if isDigit(c) || ((c == UInt8(ascii: "-") || c == UInt8(ascii: "+"))
@@ -131,3 +134,21 @@ struct Lexer {
 @inline(__always) func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20) &- 97 < 6 }
 @inline(__always) func isIdentStart(_ c: UInt8) -> Bool { (c | 0x20) &- 97 < 26 || c == UInt8(ascii: "_") }
 @inline(__always) func isIdentContinue(_ c: UInt8) -> Bool { isIdentStart(c) || isDigit(c) }
+
+enum CharacterClass {
+    static let space: UInt8 = 1, identStart: UInt8 = 2, identContinue: UInt8 = 4
+}
+
+/// Built once: whitespace (not newline), identifier start and continue bytes.
+nonisolated(unsafe) let characterClasses: UnsafePointer<UInt8> = {  // immutable after init
+    let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    for i in 0..<256 {
+        let c = UInt8(i)
+        var k: UInt8 = 0
+        if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C || c == 0x0B { k |= CharacterClass.space }
+        if isIdentStart(c) { k |= CharacterClass.identStart | CharacterClass.identContinue }
+        if isDigit(c) { k |= CharacterClass.identContinue }
+        table[i] = k
+    }
+    return UnsafePointer(table)
+}()

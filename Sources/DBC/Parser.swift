@@ -223,7 +223,9 @@ public struct DBCParser {
         let b = lexer.b
         do {
             let body = b[(t.start + 1)..<(t.end - 1)]
-            if !body.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 0x0D }) {
+            // Most strings (comments above all) have neither escapes nor CRs: memchr, not a loop.
+            let base = UnsafeRawPointer(b.baseAddress! + body.startIndex)
+            if body.isEmpty || (memchr(base, 0x5C, body.count) == nil && memchr(base, 0x0D, body.count) == nil) {
                 return String(decoding: UnsafeBufferPointer(rebasing: body), as: UTF8.self)
             }
             var out: [UInt8] = []
