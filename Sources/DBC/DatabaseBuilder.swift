@@ -18,9 +18,10 @@ public enum DatabaseBuilder {
         let syntax: DBCFileSyntax
         var db: Database
         var messageIndex: [UInt32: Int] = [:]
-        // Signal index by message and name, so the thousands of CM_/BA_/VAL_ lines that name a
-        // signal find it without walking (and copying) the message's signals.
-        var signalIndex: [[String: Int]] = []
+        // Signal names by message, so the thousands of CM_/BA_/VAL_ lines that name a signal
+        // find it without copying signals: a message has a handful, and comparing short names
+        // costs less than hashing them.
+        var signalNames: [[String]] = []
         var nodeIndex: [String: Int] = [:]
         var envIndex: [String: Int] = [:]
         var definitions: [String: Int] = [:]
@@ -43,7 +44,7 @@ public enum DatabaseBuilder {
         }
         mutating func signalSlot(_ raw: UInt32?, _ name: String?, _ pos: SourcePosition, _ what: String) -> (Int, Int)? {
             guard let mi = messageSlot(raw, pos, what), let name else { return nil }
-            if let si = signalIndex[mi][name] { return (mi, si) }
+            if let si = signalNames[mi].firstIndex(of: name) { return (mi, si) }
             warn(pos, "unknown-signal", "\(what) names signal '\(name)', which message \(db.messages[mi].name) does not have; ignored")
             return nil
         }
@@ -108,10 +109,7 @@ public enum DatabaseBuilder {
                         warn(m.position, "duplicate-id", "message id \(id) is defined again; the later definition wins")
                     }
                     messageIndex[m.rawID] = db.messages.count
-                    var names: [String: Int] = [:]
-                    names.reserveCapacity(m.signals.count)
-                    for (i, sig) in m.signals.enumerated() where names[sig.name] == nil { names[sig.name] = i }
-                    signalIndex.append(names)
+                    signalNames.append(m.signals.map(\.name))
                     db.messages.append(Message(id: id, name: m.name, length: m.length, isFD: false,
                                                senders: m.sender == "Vector__XXX" ? [] : [m.sender], cycleTimeMilliseconds: nil,
                                                comment: nil, signals: signals, position: m.position))
@@ -204,7 +202,7 @@ public enum DatabaseBuilder {
                     }
                 case .multiplexedValues(let raw, let signal, let mux, let ranges, let pos):
                     if let (mi, si) = signalSlot(raw, signal, pos, "SG_MUL_VAL_") {
-                        if signalIndex[mi][mux] == nil {
+                        if !signalNames[mi].contains(mux) {
                             warn(pos, "unknown-signal", "SG_MUL_VAL_ names multiplexer '\(mux)', which message \(db.messages[mi].name) does not have")
                         }
                         db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: mux, ranges: ranges)

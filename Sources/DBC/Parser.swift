@@ -66,23 +66,22 @@ public struct DBCParser {
         }
     }
 
-    /// The section keyword a token spells, compared byte by byte (no String is made).
+    /// The section keyword a token spells, compared byte by byte (no String is made). Every
+    /// keyword ends in '_' except VERSION, which rejects most other identifiers at once.
     func keyword(_ t: Token) -> Keyword? {
         guard t.kind == .identifier else { return nil }
         let n = t.end - t.start
         let b = lexer.b
-        do {
-            for k in Keyword.allCases {
-                let spelling = k.spelling
-                guard spelling.utf8CodeUnitCount == n else { continue }
-                let same = spelling.withUTF8Buffer { kw -> Bool in
-                    for i in 0..<n where b[t.start + i] != kw[i] { return false }
-                    return true
-                }
-                if same { return k }
+        guard n >= 3, b[t.end - 1] == UInt8(ascii: "_") || n == 7 else { return nil }
+        for k in Keyword.allCases {
+            let spelling = k.spelling
+            guard spelling.utf8CodeUnitCount == n else { continue }
+            let same = spelling.withUTF8Buffer { kw -> Bool in
+                memcmp(kw.baseAddress!, b.baseAddress! + t.start, n) == 0
             }
-            return nil
+            if same { return k }
         }
+        return nil
     }
 
     // MARK: tokens

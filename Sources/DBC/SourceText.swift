@@ -87,6 +87,11 @@ public struct SourceText: Sendable {
             let n = raw.count
             var i = 0
             while i < n {
+                if i + 32 <= n {
+                    let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                        | raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                    if w & 0x8080_8080_8080_8080 == 0 { i += 32; continue }
+                }
                 if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
                     i += 8
                     continue
