@@ -66,20 +66,29 @@ public struct DBCParser {
         }
     }
 
-    /// The section keyword a token spells, compared byte by byte (no String is made). Every
+    /// Each keyword's length and first 8 bytes as one word, for a compare without memcmp.
+    static let keywordWords: [(length: Int, word: UInt64, keyword: Keyword)] = Keyword.allCases.map { k in
+        var word: UInt64 = 0
+        k.spelling.withUTF8Buffer { for (i, c) in $0.prefix(8).enumerated() { word |= UInt64(c) << UInt64(8 * i) } }
+        return (k.spelling.utf8CodeUnitCount, word, k)
+    }
+
+    /// The section keyword a token spells, compared as words (no String is made). Every
     /// keyword ends in '_' except VERSION, which rejects most other identifiers at once.
     func keyword(_ t: Token) -> Keyword? {
         guard t.kind == .identifier else { return nil }
         let n = t.end - t.start
         let b = lexer.b
-        guard n >= 3, b[t.end - 1] == UInt8(ascii: "_") || n == 7 else { return nil }
-        for k in Keyword.allCases {
-            let spelling = k.spelling
-            guard spelling.utf8CodeUnitCount == n else { continue }
-            let same = spelling.withUTF8Buffer { kw -> Bool in
-                memcmp(kw.baseAddress!, b.baseAddress! + t.start, n) == 0
+        guard n >= 3, n <= 15, b[t.end - 1] == UInt8(ascii: "_") || n == 7 else { return nil }
+        var word: UInt64 = 0
+        for i in 0..<min(n, 8) { word |= UInt64(b[t.start + i]) << UInt64(8 * i) }
+        for entry in Self.keywordWords where entry.length == n && entry.word == word {
+            if n <= 8 { return entry.keyword }
+            let same = entry.keyword.spelling.withUTF8Buffer { kw -> Bool in
+                for i in 8..<n where kw[i] != b[t.start + i] { return false }
+                return true
             }
-            if same { return k }
+            if same { return entry.keyword }
         }
         return nil
     }
