@@ -487,10 +487,16 @@ public struct DBCParser {
 
     mutating func parseObjectKind(relation: Bool) throws(DBCError) -> DBCObjectKind {
         guard current.kind == .identifier else { return .network }
-        let kinds: [DBCObjectKind] = relation ? [.nodeSignal, .nodeEnvironmentVariable, .nodeMessage]
-                                              : [.node, .message, .signal, .environmentVariable]
-        let t = text(current)
-        guard let k = kinds.first(where: { $0.rawValue == t }) else {
+        // Compared as bytes: this runs for every BA_ line, thousands in a large file.
+        let k: DBCObjectKind?
+        if relation {
+            k = isKeyword("BU_SG_REL_") ? .nodeSignal : isKeyword("BU_EV_REL_") ? .nodeEnvironmentVariable
+                : isKeyword("BU_BO_REL_") ? .nodeMessage : nil
+        } else {
+            k = isKeyword("SG_") ? .signal : isKeyword("BO_") ? .message : isKeyword("BU_") ? .node
+                : isKeyword("EV_") ? .environmentVariable : nil
+        }
+        guard let k else {
             throw fail(relation ? "BU_SG_REL_, BU_EV_REL_ or BU_BO_REL_" : "BU_, BO_, SG_, EV_ or the attribute name")
         }
         try advance()
