@@ -66,12 +66,16 @@ public struct DBCParser {
         }
     }
 
-    /// Each keyword's length and first 8 bytes as one word, for a compare without memcmp.
-    static let keywordWords: [(length: Int, word: UInt64, keyword: Keyword)] = Keyword.allCases.map { k in
-        var word: UInt64 = 0
-        k.spelling.withUTF8Buffer { for (i, c) in $0.prefix(8).enumerated() { word |= UInt64(c) << UInt64(8 * i) } }
-        return (k.spelling.utf8CodeUnitCount, word, k)
-    }
+    /// Keywords by length, each with its first 8 bytes as one word, for a compare without memcmp.
+    static let keywordsByLength: [[(word: UInt64, keyword: Keyword)]] = {
+        var table = [[(word: UInt64, keyword: Keyword)]](repeating: [], count: 16)
+        for k in Keyword.allCases {
+            var word: UInt64 = 0
+            k.spelling.withUTF8Buffer { for (i, c) in $0.prefix(8).enumerated() { word |= UInt64(c) << UInt64(8 * i) } }
+            table[k.spelling.utf8CodeUnitCount].append((word, k))
+        }
+        return table
+    }()
 
     /// The section keyword a token spells, compared as words (no String is made). Every
     /// keyword ends in '_' except VERSION, which rejects most other identifiers at once.
@@ -82,7 +86,7 @@ public struct DBCParser {
         guard n >= 3, n <= 15, b[t.end - 1] == UInt8(ascii: "_") || n == 7 else { return nil }
         var word: UInt64 = 0
         for i in 0..<min(n, 8) { word |= UInt64(b[t.start + i]) << UInt64(8 * i) }
-        for entry in Self.keywordWords where entry.length == n && entry.word == word {
+        for entry in Self.keywordsByLength[n] where entry.word == word {
             if n <= 8 { return entry.keyword }
             let same = entry.keyword.spelling.withUTF8Buffer { kw -> Bool in
                 for i in 8..<n where kw[i] != b[t.start + i] { return false }
@@ -185,6 +189,8 @@ public struct DBCParser {
         UInt32(try expectInteger("a message id", in: 0...0xFFFF_FFFF))
     }
 
+    static let powersOfTen: [Double] = (0...22).map { p in (0..<p).reduce(1.0) { acc, _ in acc * 10 } }
+
     func number(_ t: Token) -> DBCNumber {
         let b = lexer.b
         do {
@@ -217,7 +223,27 @@ public struct DBCParser {
                 let d = negative ? -Double(v) : Double(v)
                 return DBCNumber(double: d, magnitude: v, isNegative: negative && v != 0, isInteger: true)
             }
-            // A decimal fraction or exponent: strtod on the NUL-terminated source, then see
+            // A decimal fraction: with at most 15 significant digits, digits / 10^k is exact
+            // (Clinger's fast path: both are exact doubles, one rounding), so no strtod.
+            if !overflow, j < t.end, b[j] == UInt8(ascii: "."), v < (1 << 50) {
+                var k = j + 1
+                var m = v
+                var scale = 0
+                while k < t.end, isDigit(b[k]), m < (1 << 50) {
+                    m = m * 10 + UInt64(b[k] - 48)
+                    scale += 1
+                    k += 1
+                }
+                if k == t.end, m < (1 << 53) {
+                    let magnitude = Double(m) / Self.powersOfTen[scale]
+                    let d = negative ? -magnitude : magnitude
+                    if d == d.rounded(.towardZero) {
+                        return DBCNumber(double: d, magnitude: UInt64(magnitude), isNegative: negative && magnitude != 0, isInteger: true)
+                    }
+                    return DBCNumber(double: d, magnitude: 0, isNegative: false, isInteger: false)
+                }
+            }
+            // Exponents and long decimals: strtod on the NUL-terminated source, then see
             // whether the value is integral ("1.0", "2E+3" are integers to Vector's tools).
             let d = strtod(UnsafeRawPointer(b.baseAddress! + t.start).assumingMemoryBound(to: CChar.self), nil)
             if d.isFinite, d == d.rounded(.towardZero), d.magnitude < 18446744073709551616.0 {
