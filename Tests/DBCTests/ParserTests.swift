@@ -213,3 +213,27 @@ final class ParserTests: XCTestCase {
         }
     }
 }
+
+extension ParserTests {
+    /// Numbers take a fast path for plain decimals; it must give exactly what a correctly
+    /// rounding parser gives, for every kind of literal DBC files hold.
+    func testNumbersParseExactlyAsCorrectlyRoundedDecimals() throws {
+        var rng = SplitMix64(state: 7)
+        var literals = ["0.1", "0.01", "1E-007", "1e-7", "-40", "655.35", "0.000001", "123456789.123456", "-0.0", "1.", "3.0",
+                        "1.8446744073709552E+019", "0.30000000000000004", "9007199254740993", "+2", "0x1F"]
+        for _ in 0..<3000 {
+            let intPart = UInt64.random(in: 0...999_999_999, using: &rng)
+            let digits = Int.random(in: 1...9, using: &rng)
+            let frac = String(UInt64.random(in: 0...999_999_999, using: &rng)).prefix(digits)
+            literals.append((Bool.random(using: &rng) ? "-" : "") + "\(intPart).\(frac)")
+        }
+        try SourceText(fileName: "n.dbc", string: literals.joined(separator: " ")).bytes.withUnsafeBufferPointer { bytes in
+            var parser = try DBCParser(source: SourceText(fileName: "n.dbc", string: literals.joined(separator: " ")), bytes: bytes)
+            for literal in literals {
+                let n = try parser.expectNumber("a number")
+                let expected = literal.hasPrefix("0x") ? Double(UInt64(literal.dropFirst(2), radix: 16)!) : Double(literal.replacing("+", with: ""))!
+                XCTAssertEqual(n.double.bitPattern, expected.bitPattern, "\(literal): \(n.double) vs \(expected)")
+            }
+        }
+    }
+}
