@@ -93,7 +93,7 @@ public enum DatabaseBuilder {
                         db.nodes.append(Node(name: n.name, position: n.position))
                     }
                 case .valueTable(let name, let entries, _):
-                    db.valueTables.append((name, entries.map { ValueLabel(value: $0.value, label: $0.label) }))
+                    db.valueTables.append((name, entries))
                 case .message(let m):
                     if m.name == independentSignalsMessageName { continue }
                     let extended = m.rawID & 0x8000_0000 != 0
@@ -185,7 +185,7 @@ public enum DatabaseBuilder {
                         db.relationAttributes.append((object, node ?? "", id, objectName, name, av))
                     }
                 case .valueDescriptions(let raw, let name, let entries, let pos):
-                    let labels = entries.map { ValueLabel(value: $0.value, label: $0.label) }
+                    let labels = entries
                     if raw == nil {
                         if let i = envIndex[name] { db.environmentVariables[i].valueLabels = labels }
                         else { warn(pos, "unknown-env-var", "VAL_ names environment variable '\(name)', which is not defined; ignored") }

@@ -373,13 +373,13 @@ public struct DBCParser {
         syntax.statements.append(.nodes(nodes, pos))
     }
 
-    mutating func parseValueEntries() throws(DBCError) -> [(value: Int128, label: String)] {
-        var entries: [(value: Int128, label: String)] = []
+    mutating func parseValueEntries() throws(DBCError) -> [ValueLabel] {
+        var entries: [ValueLabel] = []
         while current.kind == .number {
             let t = current
             let n = try expectNumber("a value")
             guard let v = n.integer else { throw fail("an integer value", at: t) }
-            entries.append((v, try expectString("the label (a string) for value \(v)")))
+            entries.append(ValueLabel(value: v, label: try expectString("the label (a string) for value \(v)")))
         }
         try expectPunct(";", "or another value and label")
         return entries

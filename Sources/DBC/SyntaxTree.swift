@@ -102,7 +102,7 @@ public enum DBCStatement: Sendable {
     case newSymbols([String], SourcePosition)
     case bitTiming(SourcePosition)
     case nodes([(name: String, position: SourcePosition)], SourcePosition)
-    case valueTable(name: String, entries: [(value: Int128, label: String)], SourcePosition)
+    case valueTable(name: String, entries: [ValueLabel], SourcePosition)
     case message(MessageSyntax)
     case messageTransmitters(rawID: UInt32, nodes: [String], SourcePosition)
     case environmentVariable(name: String, type: Int, minimum: Double, maximum: Double, unit: String,
@@ -114,7 +114,7 @@ public enum DBCStatement: Sendable {
     /// `BA_` and `BA_REL_`; `node` is set for relations, `rawID`/`name` name the object.
     case attribute(name: String, object: DBCObjectKind, node: String?, rawID: UInt32?, objectName: String?,
                    value: AttributeValueSyntax, SourcePosition)
-    case valueDescriptions(rawID: UInt32?, name: String, entries: [(value: Int128, label: String)], SourcePosition)
+    case valueDescriptions(rawID: UInt32?, name: String, entries: [ValueLabel], SourcePosition)
     case signalGroup(rawID: UInt32, name: String, repetitions: Int, signals: [String], SourcePosition)
     case signalValueType(rawID: UInt32, signal: String, type: Int, SourcePosition)
     case multiplexedValues(rawID: UInt32, signal: String, multiplexer: String,
