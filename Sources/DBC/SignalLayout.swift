@@ -6,8 +6,8 @@
 public struct SignalLayout: Sendable, Equatable {
     /// The first payload byte loaded.
     public var byte: Int32
-    /// Intel: right shift of the 64-bit little-endian load. Motorola: right shift of the
-    /// 72-bit big-endian window (`byte` … `byte + 8`), 1 … 71.
+    /// Intel: the start bit's offset in `byte`. Motorola: right shift of the 72-bit big-endian
+    /// window (`byte` … `byte + 8`), 1 … 71. (`SignalPlan` turns this into its own load.)
     public var shift: UInt8
     public var length: UInt8
     public var isBigEndian: Bool
@@ -33,25 +33,6 @@ public struct SignalLayout: Sendable, Equatable {
             let lsbInWindow = lsb - Int(byte) * 8  // 0 … 70 within the 72-bit window
             shift = UInt8(71 - lsbInWindow)
             requiredBytes = UInt8(lsb / 8 + 1)
-        }
-    }
-
-    /// The signal's bits from a payload padded with zeros to at least `byte + 9` bytes.
-    @inlinable @inline(__always)
-    public func extract(_ p: UnsafeRawPointer) -> UInt64 {
-        let at = p + Int(byte)
-        if !isBigEndian {
-            let low = UInt64(littleEndian: at.loadUnaligned(as: UInt64.self)) >> UInt64(shift)
-            // Bits beyond the 64-bit load only when the signal reaches into a ninth byte.
-            let high = shift == 0 ? 0 : UInt64(at.load(fromByteOffset: 8, as: UInt8.self)) << (64 - UInt64(shift))
-            return (low | high) & mask
-        } else {
-            let word = UInt64(bigEndian: at.loadUnaligned(as: UInt64.self))
-            let ninth = UInt64(at.load(fromByteOffset: 8, as: UInt8.self))
-            // (word:ninth) >> shift, for shift in 1…71, without a 128-bit type.
-            let s = UInt64(shift)
-            let value = s >= 8 ? word >> (s - 8) : (word << (8 - s)) | (ninth >> s)
-            return value & mask
         }
     }
 

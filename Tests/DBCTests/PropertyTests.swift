@@ -15,18 +15,30 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 final class PropertyTests: XCTestCase {
-    /// The fast extraction (one load, shift, mask) equals a bit-by-bit read, for every layout.
-    func testFastExtractionEqualsBitwiseReferenceForAllLayouts() {
+    /// The compiled decode (one load, shift and mask, Motorola from the reversed buffer) equals a
+    /// bit-by-bit read, for every start bit, length and byte order a 64-byte payload allows, and
+    /// for classic 8-byte payloads.
+    func testCompiledDecodeEqualsBitwiseReferenceForAllLayouts() {
         var rng = SplitMix64(state: 42)
-        var payload = [UInt8](repeating: 0, count: 72)
+        var payload = [UInt8](repeating: 0, count: 64)
+        var out = [DecodedValue](repeating: DecodedValue(), count: 1)
         for order in [ByteOrder.littleEndian, .bigEndian] {
             for length in 1...64 {
                 for start in 0..<512 {
                     let l = SignalLayout(startBit: start, length: length, byteOrder: order)
                     guard l.requiredBytes <= 64, (order == .littleEndian || (start / 8) * 8 + (7 - start % 8) + length <= 512) else { continue }
+                    let signal = Signal(name: "S", startBit: start, length: length, byteOrder: order, isSigned: false, valueType: .integer,
+                                        factor: 1, offset: 0, minimum: 0, maximum: 0, unit: "", receivers: [],
+                                        isMultiplexer: false, multiplexCondition: nil, position: SourcePosition(line: 1, column: 1))
+                    let codec = MessageCodec(message: Message(id: CANID(1, extended: false)!, name: "M", length: 64, isFD: true, senders: [],
+                                                              cycleTimeMilliseconds: nil, comment: nil, signals: [signal],
+                                                              position: SourcePosition(line: 1, column: 1)))
                     for i in 0..<64 { payload[i] = UInt8.random(in: 0...255, using: &rng) }
+                    let size = l.requiredBytes <= 8 ? 8 : 64  // classic frames take their own path
                     payload.withUnsafeBytes { p in
-                        XCTAssertEqual(l.extract(p.baseAddress!), l.extractBitwise(p), "start \(start) length \(length) \(order)")
+                        let bytes = UnsafeRawBufferPointer(rebasing: p.prefix(size))
+                        out.withUnsafeMutableBufferPointer { codec.decode(bytes, into: $0) }
+                        XCTAssertEqual(out[0].raw, l.extractBitwise(bytes), "start \(start) length \(length) \(order) payload \(size)")
                     }
                 }
             }
