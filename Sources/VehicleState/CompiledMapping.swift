@@ -20,7 +20,7 @@ public enum VSSDatatype: String, Sendable, CaseIterable {
         case .int64, .uint64, .float, .double, .boolean: return nil
         }
     }
-    var isInteger: Bool { self != .float && self != .double && self != .boolean }
+    public var isInteger: Bool { self != .float && self != .double && self != .boolean }
 }
 
 /// The mapping resolved against the buses' DBC files: every source bound to a message and

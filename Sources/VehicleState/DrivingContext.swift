@@ -12,6 +12,15 @@ public struct DrivingContext: Sendable, Equatable {
         public var state: State
         /// Seconds since the value's frame (nil when unavailable).
         public var ageSeconds: Double?
+        /// Silence after which the value is stale (its source's timeout).
+        public var timeoutSeconds: Double? = nil
+
+        public init(value: Value?, state: State, ageSeconds: Double?, timeoutSeconds: Double? = nil) {
+            self.value = value
+            self.state = state
+            self.ageSeconds = ageSeconds
+            self.timeoutSeconds = timeoutSeconds
+        }
     }
 
     public struct Location: Sendable, Equatable {
@@ -20,6 +29,14 @@ public struct DrivingContext: Sendable, Equatable {
         public var heading: Double?
         public var altitude: Double?
         public var horizontalAccuracy: Double?
+
+        public init(latitude: Double, longitude: Double, heading: Double? = nil, altitude: Double? = nil, horizontalAccuracy: Double? = nil) {
+            self.latitude = latitude
+            self.longitude = longitude
+            self.heading = heading
+            self.altitude = altitude
+            self.horizontalAccuracy = horizontalAccuracy
+        }
     }
 
     public struct Gear: Sendable, Equatable {
@@ -40,6 +57,18 @@ public struct DrivingContext: Sendable, Equatable {
     /// m/s², from the speed history over the last two seconds.
     public var acceleration: Double?
     public var distanceKm: Double
+
+    public init(time: CANTimestamp, speed: Part<Double>, location: Part<Location>, gear: Part<Gear>, motion: Motion,
+                accelerationTrend: Trend, acceleration: Double?, distanceKm: Double) {
+        self.time = time
+        self.speed = speed
+        self.location = location
+        self.gear = gear
+        self.motion = motion
+        self.accelerationTrend = accelerationTrend
+        self.acceleration = acceleration
+        self.distanceKm = distanceKm
+    }
 }
 
 /// Keeps the driving context current as values arrive: motion state with hysteresis, distance
@@ -55,6 +84,12 @@ public struct DrivingContextTracker: Sendable {
 
     // Hysteresis thresholds, km/h: enter moving above 2, leave below 0.5.
     static let moveEnter = 2.0, moveLeave = 0.5
+
+    /// The paths the context is made of: when none of them changed, neither did the context.
+    public var inputPaths: [Int] {
+        [paths.speed, paths.latitude, paths.longitude, paths.heading, paths.altitude, paths.accuracy,
+         paths.currentGear, paths.selectedGear, paths.parkLock].compactMap { $0 }
+    }
 
     public init(mapping: CompiledMapping) {
         paths = Paths(speed: mapping.pathIndex("Vehicle.Speed"),
@@ -106,7 +141,7 @@ public struct DrivingContextTracker: Sendable {
             guard let path, let s = engine.sample(path), let v = make(s.value) else { return .init(value: nil, state: .unavailable, ageSeconds: nil) }
             let age = Double(now.totalNanoseconds - s.timestamp.totalNanoseconds) / 1e9
             let state: DrivingContext.State = engine.freshness(path, now: now) == .fresh ? .fresh : .stale
-            return .init(value: v, state: state, ageSeconds: age)
+            return .init(value: v, state: state, ageSeconds: age, timeoutSeconds: Double(engine.sourceTimeout[s.source]) / 1e9)
         }
         let speed = part(paths.speed) { $0 }
         var location = part(paths.latitude) { lat -> DrivingContext.Location? in
@@ -157,5 +192,30 @@ public struct DrivingContextTracker: Sendable {
         guard sxx > 0 else { return (.unknown, nil) }
         let a = sxy / sxx
         return (a > 0.3 ? .accelerating : a < -0.3 ? .decelerating : .steady, a)
+    }
+}
+
+extension DrivingContext {
+    /// This context as of a later `now`: ages grow, and a part whose age passes its timeout
+    /// turns stale (and motion, which needs fresh speed, unknown). For readers between updates.
+    public func aged(to now: CANTimestamp) -> DrivingContext {
+        let dt = Double(now.totalNanoseconds - time.totalNanoseconds) / 1e9
+        guard dt > 0 else { return self }
+        var c = self
+        c.time = now
+        func age<V>(_ p: inout Part<V>) {
+            guard p.state != .unavailable, let a = p.ageSeconds else { return }
+            p.ageSeconds = a + dt
+            if let t = p.timeoutSeconds, a + dt > t { p.state = .stale }
+        }
+        age(&c.speed)
+        age(&c.location)
+        age(&c.gear)
+        if c.speed.state != .fresh {
+            c.motion = .unknown
+            c.accelerationTrend = .unknown
+            c.acceleration = nil
+        }
+        return c
     }
 }

@@ -20,7 +20,7 @@ extension DrivingContext {
         if t.fractionDigits == 0 { t.fractionDigits = 6 }
         out.appendTimestamp(t, minimumSecondsDigits: 1)
         out.append(", \"speed\": {")
-        if let v = speed.value { out.append("\"speed_kmh\": "); out.appendJSONNumber(v); out.append(", ") }
+        if let v = speed.value { out.append("\"speed_kmh\": "); out.appendJSONNumber(Self.clean(v)); out.append(", ") }
         Self.appendState(speed.state, speed.ageSeconds, to: &out)
         out.append("}, \"location\": {")
         if let l = location.value {
@@ -57,8 +57,14 @@ extension DrivingContext {
         out.append("\"")
         out.append(name)
         out.append("\": ")
-        if let value { out.appendJSONNumber(value) } else { out.append("null") }
+        if let value { out.appendJSONNumber(clean(value)) } else { out.append("null") }
         out.append(", ")
+    }
+
+    /// Seven decimals (1 cm of latitude) and no more: scaled signals carry binary noise
+    /// (519.1000000000001) that means nothing to a reader.
+    public static func clean(_ v: Double) -> Double {
+        abs(v) < 1e9 ? (v * 1e7).rounded() / 1e7 : v
     }
 
     static func int(_ value: Int?, _ out: inout TextBuffer) {

@@ -66,10 +66,13 @@ public enum VSSCatalog {
     }()
 
     /// The catalog path nearest to a misspelt one (edit distance at most 3), for the error.
-    public static func closest(to path: String) -> String? {
+    public static func closest(to path: String) -> String? { closest(to: path, among: leaves.keys) }
+
+    /// The candidate nearest to `path` (edit distance at most 3).
+    public static func closest(to path: String, among candidates: some Sequence<String>) -> String? {
         let a = Array(path.utf8)
         var best: (String, Int)?
-        for key in leaves.keys {
+        for key in candidates {
             let b = Array(key.utf8)
             guard abs(a.count - b.count) <= 3 else { continue }
             var row = Array(0...b.count)

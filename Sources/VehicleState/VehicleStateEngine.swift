@@ -27,8 +27,8 @@ public struct PathSample: Sendable, Equatable {
 /// Decoded frames in, VSS path values out: labels, validity, unit conversion, linear math,
 /// priority between sources with fallback when the preferred one falls silent, and freshness.
 ///
-/// Single writer: one thread calls `ingest`. (Concurrent readers and the change feed are the
-/// next step; see the README.)
+/// Single writer: one thread calls `ingest`; readers on other threads read `store` (or a
+/// `LiveVehicleState` around it), which never makes the writer wait.
 public struct VehicleStateEngine {
     public let mapping: CompiledMapping
     /// Where values are published for readers on other threads.
@@ -62,13 +62,26 @@ public struct VehicleStateEngine {
         values = Array(repeating: DecodedValue(), count: max(1, mapping.buses.map(\.codec.maxSignalCount).max() ?? 1))
     }
 
+    /// What became of one frame.
+    public enum IngestOutcome: UInt8, Sendable {
+        /// Its id is not in the bus's DBC files (or it is an error frame).
+        case unknownMessage
+        /// Known, but no mapped path comes from it (or a remote frame).
+        case notMapped
+        /// Decoded; no path changed.
+        case unchanged
+        /// Decoded; at least one path changed.
+        case changed
+    }
+
     /// Feeds one frame received on bus `bus` (index into `mapping.buses`).
-    public mutating func ingest(bus: Int, _ record: CANLogRecord) {
+    @discardableResult
+    public mutating func ingest(bus: Int, _ record: CANLogRecord) -> IngestOutcome {
         if latestTime.map({ record.timestamp > $0 }) ?? true { latestTime = record.timestamp }
-        guard let id = record.frame.id, let message = mapping.buses[bus].codec.index(of: id) else { return }
+        guard let id = record.frame.id, let message = mapping.buses[bus].codec.index(of: id) else { return .unknownMessage }
         let start = Int(mapping.bindingStart[bus][message]), count = Int(mapping.bindingCount[bus][message])
-        guard count > 0 else { return }
-        switch record.frame { case .data, .fd: break; default: return }
+        guard count > 0 else { return .notMapped }
+        switch record.frame { case .data, .fd: break; default: return .notMapped }
         values.withUnsafeMutableBufferPointer { out in
             record.frame.withPayload { mapping.buses[bus].codec.decode(messageAt: message, $0, into: out) }
         }
@@ -116,6 +129,7 @@ public struct VehicleStateEngine {
             tracker.update(samples: samples, timeouts: sourceTimeout, now: record.timestamp)
             context = tracker
         }
+        return changed ? .changed : .unchanged
     }
 
     static func wallClockNanoseconds() -> Int64 {

@@ -90,6 +90,9 @@ public final class VehicleStateStore: @unchecked Sendable {
         }
     }
 
+    /// The change version of one path (0 before its first value).
+    @inline(__always) public func version(of path: Int) -> UInt64 { word(path, 4).load(ordering: .acquiring) }
+
     /// The version of the newest change (0 before any).
     public var version: UInt64 { globalVersion.load(ordering: .acquiring) }
 

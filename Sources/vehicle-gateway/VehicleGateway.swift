@@ -1,18 +1,20 @@
 import ArgumentParser
 
 @main
-struct VehicleGateway: ParsableCommand {
+struct VehicleGateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vehicle-gateway",
         abstract: "Decode CAN traffic with DBC databases and publish the driving context.",
         discussion: """
         Examples:
+          vehicle-gateway run                      (the demo drive, API on 127.0.0.1:8080)
+          vehicle-gateway run --interface can0 --mapping car.yaml
           vehicle-gateway decode --dbc DBC/demo_vehicle.dbc DBC/demo_drive.log
           candump -L vcan0 | vehicle-gateway decode --dbc car.dbc --format jsonl -
           vehicle-gateway dbc show DBC/demo_vehicle.dbc
           vehicle-gateway dbc lint car.dbc
         """,
-        version: "0.1.0",
-        subcommands: [DecodeCommand.self, EncodeCommand.self, DBCCommand.self, DumpCommand.self, RecordCommand.self, ReplayCommand.self, SendCommand.self, ControllerCommand.self, StateCommand.self]
+        version: "0.3.0",
+        subcommands: [RunCommand.self, MCPCommand.self, DecodeCommand.self, EncodeCommand.self, DBCCommand.self, DumpCommand.self, RecordCommand.self, ReplayCommand.self, SendCommand.self, ControllerCommand.self, StateCommand.self]
     )
 }

@@ -1,0 +1,39 @@
+/// How the assistant API listens and what it allows.
+public struct APIConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (printed at start-up).
+    public var port = 8080
+    /// Required on every request when set; must be set to listen beyond loopback.
+    public var token: String?
+    /// Decimal places of latitude and longitude given out (nil: exact). 3 ≈ 110 m, 2 ≈ 1.1 km.
+    public var locationDecimals: Int?
+    public var maxRequestBytes = 64 * 1024
+    public var maxWebSocketMessageBytes = 16 * 1024
+    public var maxConnections = 256
+    public var maxSubscriptionsPerConnection = 64
+    /// A client whose socket accepts nothing for this long is disconnected.
+    public var slowClientSeconds = 5.0
+
+    public init() {}
+
+    /// Loopback addresses need no token; anything else does.
+    public var isLoopback: Bool {
+        host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+    }
+
+    /// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.
+    public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        let host: Substring, portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon].isEmpty ? "127.0.0.1" : text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (String(host), port)
+    }
+}

@@ -1,0 +1,182 @@
+import CANBus
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import VehicleState
+
+/// The one port the assistant connects to: HTTP JSON, Server-Sent Events, the VISS v2
+/// WebSocket and MCP over Streamable HTTP, all read-only.
+public final class AssistantServer: Sendable {
+    public let configuration: APIConfiguration
+    public let view: VehicleView
+    public let hub: ChangeHub
+    public let metrics: GatewayMetrics
+    public let mcp: MCPVehicleServer
+    let sessions: MCPHTTPSessions
+    let logger: Logger
+
+    public init(live: LiveVehicleState, configuration: APIConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                logger: Logger = Logger(label: "vehicle-gateway.api")) {
+        self.configuration = configuration
+        view = VehicleView(live: live, locationDecimals: configuration.locationDecimals)
+        hub = ChangeHub(live: live)
+        metrics = GatewayMetrics(view: view, hub: hub, registry: registry)
+        mcp = MCPVehicleServer(view: view, hub: hub, metrics: metrics)
+        sessions = MCPHTTPSessions(factory: mcp, loopbackOnly: configuration.isLoopback)
+        self.logger = logger
+    }
+
+    /// Refuses a configuration that would expose the API without a token.
+    public static func validate(_ c: APIConfiguration) -> String? {
+        if !c.isLoopback, c.token == nil {
+            return "listening on \(c.host) (beyond loopback) requires a bearer token: pass --token or set api.token"
+        }
+        return nil
+    }
+
+    static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var out = TextBuffer(capacity: 128)
+        out.append("{\"error\": {\"status\": ")
+        out.appendDecimal(Int64(status.code))
+        out.append(", \"message\": ")
+        out.appendJSONString(message)
+        out.append("}}\n")
+        return json(out.string, status: status)
+    }
+
+    func buildRouter() -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        router.add(middleware: MetricsMiddleware())
+        let view = self.view, metrics = self.metrics, hub = self.hub, sessions = self.sessions, limits = configuration
+
+        router.get("/healthz") { _, _ in
+            let (healthy, body) = metrics.healthJSON()
+            return Self.json(body, status: healthy ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        router.get("/v1/context") { _, _ in Self.json(view.contextJSON()) }
+        router.get("/v1/signals") { request, _ in
+            let prefix = request.uri.queryParameters["prefix"].map(String.init)
+            let paths = view.paths(under: prefix)
+            if paths.isEmpty, let prefix { return Self.error(.notFound, "no VSS signal under '\(prefix)'") }
+            return Self.json(view.signalsJSON(paths))
+        }
+        router.get("/v1/signals/{path}") { _, context in
+            let path = context.parameters.get("path") ?? ""
+            guard let i = view.index(of: path) else { return Self.error(.notFound, view.unknownPathMessage(path)) }
+            return Self.json(view.signalJSON(i))
+        }
+        router.get("/v1/context/stream") { request, _ in
+            let rateText = request.uri.queryParameters["max_rate"].map(String.init)
+            let rate = rateText.flatMap(Double.init) ?? 10
+            guard rate > 0, rate <= 100, rate.isFinite else {
+                return Self.error(.badRequest, "max_rate must be a number of events per second above 0 and at most 100, not '\(rateText ?? "")'")
+            }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                            body: ResponseBody { writer in
+                                try await Self.streamContext(view: view, hub: hub, metrics: metrics, interval: .seconds(1 / rate), writer: &writer)
+                            })
+        }
+        for method in [HTTPRequest.Method.post, .get, .delete] {
+            router.on("/mcp", method: method) { request, _ in
+                let mcpRequest: MCPRequestBox
+                do { mcpRequest = MCPRequestBox(try await MCPHTTPBridge.request(request, maxBytes: limits.maxRequestBytes)) } catch {
+                    return Self.error(.contentTooLarge, "request body over \(limits.maxRequestBytes) bytes")
+                }
+                return MCPHTTPBridge.response(await sessions.handle(mcpRequest.request))
+            }
+        }
+        let ws: @Sendable (Request, BasicWebSocketRequestContext) async throws -> RouterShouldUpgrade = { request, _ in
+            // Speak VISSv2 when offered; a client that offers only other subprotocols is refused.
+            let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            if offered.isEmpty { return .upgrade([:]) }
+            if offered.contains("VISSv2") { return .upgrade([.secWebSocketProtocol: "VISSv2"]) }
+            return .dontUpgrade
+        }
+        for path in ["/", "/viss"] {
+            router.ws(RouterPath(path), shouldUpgrade: ws) { inbound, outbound, _ in
+                let connection = VISSConnection(view: view, hub: hub, metrics: metrics, limits: limits, outbound: outbound)
+                await connection.run(inbound: inbound)
+            }
+        }
+        return router
+    }
+
+    /// Server-Sent Events: the context at once, then whenever it (or a part's state) changes,
+    /// at most once per `interval`; a comment line every 15 s keeps proxies from closing it.
+    static func streamContext(view: VehicleView, hub: ChangeHub, metrics: GatewayMetrics, interval: Duration,
+                              writer: inout any ResponseBodyWriter) async throws {
+        metrics.adjust(.sse, by: 1)
+        defer { metrics.adjust(.sse, by: -1) }
+        func signature(_ c: DrivingContext) -> [String] {
+            [c.speed.state.rawValue, c.location.state.rawValue, c.gear.state.rawValue, c.motion.rawValue]
+        }
+        var lastVersion = UInt64.max
+        var lastSignature: [String] = []
+        var lastSent = ContinuousClock.now - interval
+        var lastWrite = ContinuousClock.now
+        for await _ in hub.subscribe() {
+            let version = view.live.context.version
+            let context = view.context()
+            if version != lastVersion || signature(context) != lastSignature {
+                let wait = lastSent + interval - ContinuousClock.now
+                if wait > .zero { try await Task.sleep(for: wait) }
+                let current = view.context()
+                lastVersion = view.live.context.version
+                lastSignature = signature(current)
+                var out = TextBuffer(capacity: 512)
+                out.append("event: context\nid: ")
+                out.appendDecimal(lastVersion)
+                out.append("\ndata: ")
+                current.appendJSON(to: &out)  // ends with its newline
+                out.append("\n")
+                try await writer.write(ByteBuffer(bytes: out.bytes))
+                lastSent = ContinuousClock.now
+                lastWrite = lastSent
+            } else if ContinuousClock.now - lastWrite > .seconds(15) {
+                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                lastWrite = ContinuousClock.now
+            }
+        }
+        try await writer.finish(nil)
+    }
+
+    /// The HTTP server as a service (run it in a ServiceGroup); `onListening` gets the port.
+    public func makeService(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some Service {
+        hub.start()
+        let router = buildRouter()
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router,
+                                           configuration: .init(maxFrameSize: configuration.maxWebSocketMessageBytes, closeTimeout: .seconds(2))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vehicle-gateway",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    public func shutdown() async {
+        hub.stop()
+        await sessions.closeAll()
+    }
+}
+
+/// Lets an MCP request cross into the sessions actor.
+struct MCPRequestBox: Sendable {
+    let request: MCPHTTPRequest
+    init(_ r: MCPHTTPRequest) { request = r }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import MCP
+
+/// MCP over Streamable HTTP at `/mcp`: one `StatefulHTTPServerTransport` and `Server` per
+/// session (the `Mcp-Session-Id` header), created by an `initialize` request, ended by DELETE
+/// or after sitting idle. The number of sessions is bounded.
+actor MCPHTTPSessions {
+    let factory: MCPVehicleServer
+    let validation: any HTTPRequestValidationPipeline
+    let maxSessions: Int
+    let idleTimeout: Duration
+    var sessions: [String: (server: Server, transport: StatefulHTTPServerTransport, lastUsed: ContinuousClock.Instant)] = [:]
+
+    init(factory: MCPVehicleServer, loopbackOnly: Bool, maxSessions: Int = 32, idleTimeout: Duration = .seconds(600)) {
+        self.factory = factory
+        // DNS-rebinding protection where it matters (a browser on this machine); beyond
+        // loopback the bearer token guards every request instead.
+        validation = StandardValidationPipeline(validators: [
+            loopbackOnly ? OriginValidator.localhost() : OriginValidator.disabled,
+            AcceptHeaderValidator(mode: .sseRequired),
+            ContentTypeValidator(),
+            ProtocolVersionValidator(),
+            SessionValidator(),
+        ])
+        self.maxSessions = maxSessions
+        self.idleTimeout = idleTimeout
+    }
+
+    struct FixedSessionID: SessionIDGenerator {
+        let id: String
+        func generateSessionID() -> String { id }
+    }
+
+    func handle(_ request: MCPHTTPRequest) async -> MCPHTTPResponse {
+        expireIdle()
+        let sessionID = request.header(HTTPHeaderName.sessionID)
+        if let sessionID, let session = sessions[sessionID] {
+            sessions[sessionID]?.lastUsed = .now
+            let response = await session.transport.handleRequest(request)
+            if request.method.uppercased() == "DELETE", response.statusCode == 200 {
+                sessions.removeValue(forKey: sessionID)
+                await session.server.stop()
+            }
+            return response
+        }
+        if request.method.uppercased() == "POST", let body = request.body, Self.isInitialize(body) {
+            guard sessions.count < maxSessions else {
+                return .error(statusCode: 503, .internalError("too many MCP sessions (at most \(maxSessions)); close one with DELETE /mcp"))
+            }
+            let id = UUID().uuidString
+            let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(id: id), validationPipeline: validation)
+            let server = await factory.makeServer()
+            do { try await server.start(transport: transport) } catch {
+                return .error(statusCode: 500, .internalError("could not start the MCP session: \(error)"))
+            }
+            sessions[id] = (server, transport, .now)
+            let response = await transport.handleRequest(request)
+            if case .error = response {
+                sessions.removeValue(forKey: id)
+                await server.stop()
+            }
+            return response
+        }
+        if sessionID != nil {
+            return .error(statusCode: 404, .invalidRequest("Not Found: unknown or expired MCP session; initialize a new one"))
+        }
+        return .error(statusCode: 400, .invalidRequest("Bad Request: missing \(HTTPHeaderName.sessionID) header (send initialize first)"))
+    }
+
+    static func isInitialize(_ body: Data) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return false }
+        return object["method"] as? String == "initialize" && object["id"] != nil
+    }
+
+    func expireIdle() {
+        let now = ContinuousClock.now
+        for (id, s) in sessions where now - s.lastUsed > idleTimeout {
+            sessions.removeValue(forKey: id)
+            Task { await s.server.stop() }
+        }
+    }
+
+    func closeAll() async {
+        for s in sessions.values { await s.server.stop() }
+        sessions.removeAll()
+    }
+}

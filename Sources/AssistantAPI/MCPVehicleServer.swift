@@ -1,0 +1,272 @@
+import CANBus
+import Foundation
+import MCP
+import Synchronization
+import VehicleState
+
+/// The MCP server the assistant talks to: read-only tools over the live vehicle state and the
+/// `vehicle://context` resource with update notifications. One `Server` per client session.
+public struct MCPVehicleServer: Sendable {
+    public let view: VehicleView
+    public let hub: ChangeHub
+    public let metrics: GatewayMetrics
+    public static let contextURI = "vehicle://context"
+    public static let signalsURI = "vehicle://signals"
+    /// Update notifications for one subscriber go out at most this often (coalesced).
+    static let minimumNotifyInterval: Duration = .milliseconds(100)
+
+    public init(view: VehicleView, hub: ChangeHub, metrics: GatewayMetrics) {
+        self.view = view
+        self.hub = hub
+        self.metrics = metrics
+    }
+
+    static let stateNote = "Every value carries its state: fresh (current), stale (its source has gone quiet; the last value is kept with its age_s in seconds) or unavailable (never received). Never present a stale value as current."
+
+    public static let tools: [Tool] = [
+        Tool(name: "get_driving_context",
+             title: "Driving context",
+             description: "The car's driving context now: speed (km/h), location (WGS84 latitude/longitude in degrees, heading in degrees clockwise from north, altitude in m), gear (label P/R/N/D or a gear number), motion (parked, stopped, moving, reversing or unknown), acceleration trend and distance driven (km). " + stateNote,
+             inputSchema: .object(["type": "object", "properties": .object([:]), "required": .array([]), "additionalProperties": false]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        Tool(name: "get_signal",
+             title: "One vehicle signal",
+             description: "The current value of one COVESA VSS signal, e.g. Vehicle.Speed (km/h) or Vehicle.CurrentLocation.Latitude (degrees), with its unit, timestamp, age in seconds and state. Use list_signals to see which paths exist. " + stateNote,
+             inputSchema: .object(["type": "object",
+                                   "properties": .object(["path": .object(["type": "string", "description": "A VSS path, dot-separated, e.g. Vehicle.Speed"])]),
+                                   "required": .array(["path"]), "additionalProperties": false]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        Tool(name: "list_signals",
+             title: "List vehicle signals",
+             description: "Every VSS signal this car provides, with value, unit, timestamp, age and state; optionally only those under a prefix such as Vehicle.CurrentLocation. " + stateNote,
+             inputSchema: .object(["type": "object",
+                                   "properties": .object(["prefix": .object(["type": "string", "description": "Only paths equal to or below this VSS branch, e.g. Vehicle.Powertrain"])]),
+                                   "required": .array([]), "additionalProperties": false]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        Tool(name: "advise_traffic_light",
+             title: "Green-light speed advice",
+             description: "Given a traffic light's stop line position and its signal schedule, uses the car's live speed and position to answer: the distance to the stop line (m) and whether it is ahead, the time to arrive at the current speed (s), whether that falls in a green window, and the speed range (km/h, between min_speed_kmh and speed_limit_kmh) that would arrive on green, or advice to stop. Give the schedule either as current_phase (+ next_phases) or as green_windows. Refuses, with the reason, when speed or position is stale or unavailable.",
+             inputSchema: .object([
+                "type": "object",
+                "properties": .object([
+                    "stop_line": .object(["type": "object", "description": "Where the car must stop for this light (WGS84, degrees).",
+                                          "properties": .object(["latitude": .object(["type": "number", "minimum": -90, "maximum": 90]),
+                                                                 "longitude": .object(["type": "number", "minimum": -180, "maximum": 180])]),
+                                          "required": .array(["latitude", "longitude"]), "additionalProperties": false]),
+                    "current_phase": .object(["type": "object", "description": "The light's phase now and the seconds it has left.",
+                                              "properties": .object(["color": .object(["type": "string", "enum": .array(["red", "amber", "green"])]),
+                                                                     "remaining_s": .object(["type": "number", "minimum": 0, "description": "Seconds until this phase ends"])]),
+                                              "required": .array(["color", "remaining_s"]), "additionalProperties": false]),
+                    "next_phases": .object(["type": "array", "description": "The phases after the current one, in order.",
+                                            "items": .object(["type": "object",
+                                                              "properties": .object(["color": .object(["type": "string", "enum": .array(["red", "amber", "green"])]),
+                                                                                     "duration_s": .object(["type": "number", "exclusiveMinimum": 0, "description": "Seconds the phase lasts"])]),
+                                                              "required": .array(["color", "duration_s"]), "additionalProperties": false])]),
+                    "green_windows": .object(["type": "array", "description": "Instead of phases: the upcoming green windows, in seconds from now.",
+                                              "items": .object(["type": "object",
+                                                                "properties": .object(["start_s": .object(["type": "number", "minimum": 0]),
+                                                                                       "end_s": .object(["type": "number", "minimum": 0])]),
+                                                                "required": .array(["start_s", "end_s"]), "additionalProperties": false])]),
+                    "speed_limit_kmh": .object(["type": "number", "exclusiveMinimum": 0, "description": "Never advise above this speed (km/h)."]),
+                    "min_speed_kmh": .object(["type": "number", "minimum": 0, "description": "Never advise below this speed (km/h); default 15."]),
+                ]),
+                "required": .array(["stop_line"]),
+                "additionalProperties": false,
+             ]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+    ]
+
+    /// A new MCP server for one session; `sessionEnded` stops its notifications.
+    public func makeServer() async -> Server {
+        let server = Server(
+            name: "vehicle-gateway", version: "0.3.0", title: "Vehicle gateway",
+            instructions: "Live driving context of this car from its CAN buses. Read-only. Check each value's state: only fresh values are current.",
+            capabilities: .init(resources: .init(subscribe: true, listChanged: false), tools: .init(listChanged: false)))
+        let subscribed = Mutex<Set<String>>([])
+        let view = self.view
+        await server.withMethodHandler(ListTools.self) { _ in .init(tools: Self.tools) }
+        await server.withMethodHandler(CallTool.self) { params in call(params.name, params.arguments ?? [:]) }
+        await server.withMethodHandler(ListResources.self) { _ in
+            .init(resources: [
+                Resource(name: "driving_context", uri: Self.contextURI, title: "Driving context",
+                         description: "Speed, location, gear and motion now, each with its state and age (JSON). Subscribe for updates.",
+                         mimeType: "application/json"),
+                Resource(name: "signals", uri: Self.signalsURI, title: "All vehicle signals",
+                         description: "Every mapped VSS signal with value, unit, timestamp and state (JSON).", mimeType: "application/json"),
+            ])
+        }
+        await server.withMethodHandler(ReadResource.self) { params in
+            switch params.uri {
+            case Self.contextURI: return .init(contents: [.text(view.contextJSON(), uri: Self.contextURI, mimeType: "application/json")])
+            case Self.signalsURI:
+                return .init(contents: [.text(view.signalsJSON(view.paths(under: nil)), uri: Self.signalsURI, mimeType: "application/json")])
+            default: throw MCPError.invalidParams("unknown resource '\(params.uri)'; resources are \(Self.contextURI) and \(Self.signalsURI)")
+            }
+        }
+        await server.withMethodHandler(ResourceSubscribe.self) { params in
+            guard params.uri == Self.contextURI || params.uri == Self.signalsURI else {
+                throw MCPError.invalidParams("unknown resource '\(params.uri)'")
+            }
+            subscribed.withLock { _ = $0.insert(params.uri) }
+            return Empty()
+        }
+        await server.withMethodHandler(ResourceUnsubscribe.self) { params in
+            subscribed.withLock { _ = $0.remove(params.uri) }
+            return Empty()
+        }
+        // Update notifications: the context when it changes, the signals when any does.
+        let hub = self.hub, metrics = self.metrics
+        Task { [weak server] in
+            metrics.adjust(.mcp, by: 1)
+            defer { metrics.adjust(.mcp, by: -1) }
+            var seenContext = view.live.context.version, seenValues = view.live.store.version
+            var lastSent = ContinuousClock.now - Self.minimumNotifyInterval
+            for await _ in hub.subscribe() {
+                guard let server else { return }
+                let uris = subscribed.withLock { $0 }
+                let contextChanged = view.live.context.version != seenContext
+                let valuesChanged = view.live.store.version != seenValues
+                guard (contextChanged && uris.contains(Self.contextURI)) || (valuesChanged && uris.contains(Self.signalsURI)) else { continue }
+                let wait = lastSent + Self.minimumNotifyInterval - ContinuousClock.now
+                if wait > .zero { try? await Task.sleep(for: wait) }
+                seenContext = view.live.context.version
+                seenValues = view.live.store.version
+                lastSent = ContinuousClock.now
+                do {
+                    if contextChanged, uris.contains(Self.contextURI) {
+                        try await server.notify(ResourceUpdatedNotification.message(.init(uri: Self.contextURI)))
+                    }
+                    if valuesChanged, uris.contains(Self.signalsURI) {
+                        try await server.notify(ResourceUpdatedNotification.message(.init(uri: Self.signalsURI)))
+                    }
+                } catch { return }  // the session is gone
+            }
+        }
+        return server
+    }
+
+    func call(_ name: String, _ arguments: [String: Value]) -> CallTool.Result {
+        func ok(_ json: String) -> CallTool.Result {
+            let structured = (try? JSONDecoder().decode(Value.self, from: Data(json.utf8)))
+            return .init(content: [.text(text: json, annotations: nil, _meta: nil)], structuredContent: structured, isError: false)
+        }
+        func fail(_ message: String) -> CallTool.Result {
+            .init(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
+        }
+        switch name {
+        case "get_driving_context":
+            return ok(view.contextJSON())
+        case "get_signal":
+            guard let v = arguments["path"] else { return fail("missing argument 'path' (a VSS path such as Vehicle.Speed)") }
+            guard case .string(let path) = v else { return fail("argument 'path' must be a string") }
+            guard let i = view.index(of: path) else { return fail(view.unknownPathMessage(path)) }
+            return ok(view.signalJSON(i))
+        case "list_signals":
+            var prefix: String?
+            if let v = arguments["prefix"] {
+                guard case .string(let p) = v else { return fail("argument 'prefix' must be a string") }
+                prefix = p
+            }
+            let paths = view.paths(under: prefix)
+            if paths.isEmpty, let prefix { return fail("no VSS signal under '\(prefix)'") }
+            return ok(view.signalsJSON(paths))
+        case "advise_traffic_light":
+            switch Self.trafficLightRequest(arguments) {
+            case .failure(let e): return fail(e.message)
+            case .success(let request):
+                switch TrafficLightAdvisor.advise(request, context: view.live.currentContext() ?? view.context()) {
+                case .failure(.unavailable(let m)), .failure(.invalid(let m)): return fail(m)
+                case .success(let a): return ok(Self.json(a))
+                }
+            }
+        default:
+            return fail("unknown tool '\(name)'; tools are get_driving_context, get_signal, list_signals, advise_traffic_light")
+        }
+    }
+
+    struct ArgumentError: Error { var message: String }
+
+    static func trafficLightRequest(_ a: [String: Value]) -> Result<TrafficLightAdvisor.Request, ArgumentError> {
+        func number(_ v: Value?, _ what: String) -> Result<Double?, ArgumentError> {
+            switch v {
+            case nil, .null?: return .success(nil)
+            case .int(let i)?: return .success(Double(i))
+            case .double(let d)?: return d.isFinite ? .success(d) : .failure(.init(message: "\(what) must be a finite number"))
+            default: return .failure(.init(message: "\(what) must be a number"))
+            }
+        }
+        func required(_ v: Value?, _ what: String) -> Result<Double, ArgumentError> {
+            number(v, what).flatMap { $0.map { .success($0) } ?? .failure(.init(message: "missing \(what)")) }
+        }
+        func color(_ v: Value?, _ what: String) -> Result<TrafficLightAdvisor.Phase.Color, ArgumentError> {
+            guard case .string(let s)? = v else { return .failure(.init(message: "missing \(what) (red, amber or green)")) }
+            let normalized = s.lowercased() == "yellow" ? "amber" : s.lowercased()
+            guard let c = TrafficLightAdvisor.Phase.Color(rawValue: normalized) else { return .failure(.init(message: "\(what) must be red, amber or green, not '\(s)'")) }
+            return .success(c)
+        }
+        do {
+            guard case .object(let stop)? = a["stop_line"] else { throw ArgumentError(message: "missing stop_line {latitude, longitude}") }
+            var r = TrafficLightAdvisor.Request(stopLatitude: try required(stop["latitude"], "stop_line.latitude").get(),
+                                                stopLongitude: try required(stop["longitude"], "stop_line.longitude").get())
+            if case .object(let current)? = a["current_phase"] {
+                let remaining = try required(current["remaining_s"], "current_phase.remaining_s").get()
+                guard remaining >= 0 else { throw ArgumentError(message: "current_phase.remaining_s must not be negative") }
+                r.phases.append(.init(color: try color(current["color"], "current_phase.color").get(), seconds: remaining))
+            } else if a["current_phase"] != nil { throw ArgumentError(message: "current_phase must be an object {color, remaining_s}") }
+            if case .array(let next)? = a["next_phases"] {
+                guard !r.phases.isEmpty else { throw ArgumentError(message: "next_phases needs current_phase") }
+                for (i, p) in next.enumerated() {
+                    guard case .object(let o) = p else { throw ArgumentError(message: "next_phases[\(i)] must be an object {color, duration_s}") }
+                    let d = try required(o["duration_s"], "next_phases[\(i)].duration_s").get()
+                    guard d > 0 else { throw ArgumentError(message: "next_phases[\(i)].duration_s must be above 0") }
+                    r.phases.append(.init(color: try color(o["color"], "next_phases[\(i)].color").get(), seconds: d))
+                }
+            } else if a["next_phases"] != nil { throw ArgumentError(message: "next_phases must be an array") }
+            if case .array(let windows)? = a["green_windows"] {
+                for (i, w) in windows.enumerated() {
+                    guard case .object(let o) = w else { throw ArgumentError(message: "green_windows[\(i)] must be an object {start_s, end_s}") }
+                    let s = try required(o["start_s"], "green_windows[\(i)].start_s").get(), e = try required(o["end_s"], "green_windows[\(i)].end_s").get()
+                    guard s >= 0, e > s else { throw ArgumentError(message: "green_windows[\(i)] needs 0 ≤ start_s < end_s") }
+                    r.greenWindows.append(.init(start: s, end: e))
+                }
+            } else if a["green_windows"] != nil { throw ArgumentError(message: "green_windows must be an array") }
+            guard !r.phases.isEmpty || !r.greenWindows.isEmpty else {
+                throw ArgumentError(message: "give the light's schedule: current_phase (with next_phases) or green_windows")
+            }
+            if let limit = try number(a["speed_limit_kmh"], "speed_limit_kmh").get() { r.speedLimitKmh = limit }
+            if let minimum = try number(a["min_speed_kmh"], "min_speed_kmh").get() { r.minimumSpeedKmh = minimum }
+            return .success(r)
+        } catch let e as ArgumentError {
+            return .failure(e)
+        } catch {
+            return .failure(.init(message: "\(error)"))
+        }
+    }
+
+    static func json(_ a: TrafficLightAdvisor.Answer) -> String {
+        var out = TextBuffer(capacity: 512)
+        out.append("{\"distance_m\": "); out.appendJSONNumber(a.distanceMeters)
+        out.append(", \"bearing_deg\": "); out.appendJSONNumber(a.bearingDegrees)
+        out.append(", \"stop_line_ahead\": "); out.append(a.ahead.map { $0 ? "true" : "false" } ?? "null")
+        out.append(", \"speed_kmh\": "); out.appendJSONNumber((a.speedKmh * 10).rounded() / 10)
+        out.append(", \"arrival_s\": "); if let t = a.arrivalSeconds { out.appendJSONNumber(t) } else { out.append("null") }
+        out.append(", \"arrives_on_green\": "); out.append(a.arrivesOnGreen ? "true" : "false")
+        out.append(", \"advice\": \""); out.append(a.advice.rawValue); out.append("\"")
+        out.append(", \"speed_range_kmh\": ")
+        if let r = a.speedRangeKmh {
+            out.append("{\"min\": "); out.appendJSONNumber(r.min); out.append(", \"max\": "); out.appendJSONNumber(r.max); out.append("}")
+        } else { out.append("null") }
+        out.append(", \"green_window\": ")
+        if let w = a.window {
+            out.append("{\"start_s\": "); out.appendJSONNumber(w.start); out.append(", \"end_s\": "); out.appendJSONNumber(w.end); out.append("}")
+        } else { out.append("null") }
+        out.append(", \"green_windows\": [")
+        for (i, w) in a.windows.enumerated() {
+            if i > 0 { out.append(", ") }
+            out.append("{\"start_s\": "); out.appendJSONNumber(w.start); out.append(", \"end_s\": "); out.appendJSONNumber(w.end); out.append("}")
+        }
+        out.append("], \"explanation\": "); out.appendJSONString(a.explanation)
+        out.append("}")
+        return out.string
+    }
+}

@@ -1,0 +1,261 @@
+import CANBus
+import HummingbirdWebSocket
+import VehicleState
+
+/// One VISS v2 WebSocket client: get, subscribe and unsubscribe, with its subscriptions fed
+/// from the change hub. Notifications carry the latest value of each path (coalesced); a
+/// client that stops reading is disconnected rather than buffered for.
+actor VISSConnection {
+    let view: VehicleView
+    let hub: ChangeHub
+    let metrics: GatewayMetrics
+    let limits: APIConfiguration
+    let outbound: WebSocketOutboundWriter
+
+    struct Subscription {
+        var paths: [Int]
+        var filters: [VISSFilter]
+        var lastSent: [Double?]
+        var lastState: [DrivingContext.State]
+        var seen: [UInt64]
+        var timer: Task<Void, Never>?
+    }
+    var subscriptions: [String: Subscription] = [:]
+    var nextID = 1
+    /// Wall time (ns) a write to the socket has been waiting since; 0 when none is.
+    var writeWaitingSince: Int64 = 0
+
+    init(view: VehicleView, hub: ChangeHub, metrics: GatewayMetrics, limits: APIConfiguration, outbound: WebSocketOutboundWriter) {
+        self.view = view
+        self.hub = hub
+        self.metrics = metrics
+        self.limits = limits
+        self.outbound = outbound
+    }
+
+    /// Serves the connection until the client leaves or stalls.
+    func run(inbound: WebSocketInboundStream) async {
+        metrics.adjust(.viss, by: 1)
+        let ticks = hub.subscribe()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: self.limits.maxWebSocketMessageBytes) {
+                        switch message {
+                        case .text(let text): await self.handle(text)
+                        case .binary: await self.sendError(.badRequest("binary messages are not VISS; send JSON text"), action: nil, requestId: nil)
+                        }
+                    }
+                } catch {}
+            }
+            group.addTask {
+                for await _ in ticks { await self.onChange() }
+            }
+            group.addTask {
+                // A client whose socket takes nothing for `slowClientSeconds` is dropped.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    if await self.stalled() { return }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        for s in subscriptions.values { s.timer?.cancel() }
+        metrics.adjust(.viss, by: -subscriptions.count - 1)
+        subscriptions.removeAll()
+    }
+
+    func stalled() -> Bool {
+        writeWaitingSince != 0 && Double(FrameClock.wallNanoseconds() - writeWaitingSince) / 1e9 > limits.slowClientSeconds
+    }
+
+    func send(_ text: String) async {
+        writeWaitingSince = FrameClock.wallNanoseconds()
+        try? await outbound.write(.text(text))
+        writeWaitingSince = 0
+    }
+
+    func handle(_ text: String) async {
+        switch VISSRequest.parse(text) {
+        case .failure(let f):
+            await sendError(f.error, action: f.action, requestId: f.requestId)
+        case .success(.get(let path, let filters, let requestId)):
+            switch resolve(path, filters) {
+            case .failure(let e): await sendError(e, action: "get", requestId: requestId)
+            case .success(let paths):
+                let single = paths.count == 1 && !filters.contains { if case .paths = $0 { return true } else { return false } }
+                let readings = paths.map { ($0, view.reading($0)) }.filter { $0.1.value != nil }
+                if readings.isEmpty {
+                    await sendError(.unavailable("no value has been received for '\(path)' yet"), action: "get", requestId: requestId)
+                    return
+                }
+                var out = TextBuffer(capacity: 256)
+                out.append("{\"action\": \"get\"")
+                Self.appendRequestId(requestId, &out)
+                out.append(", \"data\": ")
+                appendData(readings, single: single, &out)
+                Self.appendTs(&out)
+                await send(out.string)
+            }
+        case .success(.subscribe(let path, let filters, let requestId)):
+            guard subscriptions.count < limits.maxSubscriptionsPerConnection else {
+                await sendError(.tooMany("at most \(limits.maxSubscriptionsPerConnection) subscriptions per connection"),
+                                action: "subscribe", requestId: requestId)
+                return
+            }
+            switch resolve(path, filters) {
+            case .failure(let e): await sendError(e, action: "subscribe", requestId: requestId)
+            case .success(let paths):
+                let id = String(nextID)
+                nextID += 1
+                var sub = Subscription(paths: paths, filters: filters, lastSent: Array(repeating: nil, count: paths.count),
+                                       lastState: Array(repeating: .unavailable, count: paths.count),
+                                       seen: Array(repeating: 0, count: paths.count), timer: nil)
+                for f in filters {
+                    if case .timebased(let period) = f {
+                        sub.timer = Task { [weak self] in
+                            while !Task.isCancelled {
+                                try? await Task.sleep(for: .milliseconds(period))
+                                guard let self, !Task.isCancelled else { return }
+                                await self.sendPeriodic(id)
+                            }
+                        }
+                    }
+                }
+                subscriptions[id] = sub
+                metrics.adjust(.viss, by: 1)
+                var out = TextBuffer(capacity: 128)
+                out.append("{\"action\": \"subscribe\", \"subscriptionId\": ")
+                out.appendJSONString(id)
+                Self.appendRequestId(requestId, &out)
+                Self.appendTs(&out)
+                await send(out.string)
+                // The current value goes out at once (timebased ones wait for their period).
+                if sub.timer == nil { await notify(id) }
+            }
+        case .success(.unsubscribe(let id, let requestId)):
+            guard let sub = subscriptions.removeValue(forKey: id) else {
+                await sendError(.unavailable("no subscription '\(id)' on this connection"), action: "unsubscribe", requestId: requestId)
+                return
+            }
+            sub.timer?.cancel()
+            metrics.adjust(.viss, by: -1)
+            var out = TextBuffer(capacity: 128)
+            out.append("{\"action\": \"unsubscribe\", \"subscriptionId\": ")
+            out.appendJSONString(id)
+            Self.appendRequestId(requestId, &out)
+            Self.appendTs(&out)
+            await send(out.string)
+        }
+    }
+
+    /// The mapped leaf paths a request names: the path itself, the leaves below a branch, or
+    /// the paths filter's relative paths (with `*`) below it.
+    func resolve(_ path: String, _ filters: [VISSFilter]) -> Result<[Int], VISSError> {
+        var relative: [String]?
+        for f in filters { if case .paths(let p) = f { relative = (relative ?? []) + p } }
+        if let relative {
+            let patterns = relative.map { path + "." + $0.replacingOccurrences(of: "/", with: ".") }
+            let hits = view.paths.indices.filter { i in patterns.contains { VISSFilter.matches(view.paths[i].name, pattern: $0) } }
+            return hits.isEmpty ? .failure(.unavailable("no VSS path matches \(patterns.joined(separator: ", "))")) : .success(hits)
+        }
+        if let i = view.index(of: path) { return .success([i]) }
+        let below = view.paths(under: path)
+        return below.isEmpty ? .failure(.unavailable(view.unknownPathMessage(path))) : .success(below)
+    }
+
+    /// On every change-hub tick: each change-driven subscription sends what changed and passes
+    /// its filters, and any path whose state turned (fresh → stale and back).
+    func onChange() async {
+        for id in subscriptions.keys { await notify(id) }
+    }
+
+    func notify(_ id: String) async {
+        guard var sub = subscriptions[id], sub.timer == nil else { return }
+        var readings: [(Int, VehicleView.Reading)] = []
+        for (k, p) in sub.paths.enumerated() {
+            let r = view.reading(p)
+            guard let v = r.value else { continue }
+            let changed = r.version > sub.seen[k]
+            let turned = r.state != sub.lastState[k]
+            guard changed || turned else { continue }
+            sub.seen[k] = r.version
+            sub.lastState[k] = r.state
+            if changed, !VISSFilter.passes(sub.filters, value: v, lastSent: sub.lastSent[k]) { continue }
+            sub.lastSent[k] = v
+            readings.append((p, r))
+        }
+        subscriptions[id] = sub
+        guard !readings.isEmpty else { return }
+        await sendNotification(id, readings, single: sub.paths.count == 1)
+    }
+
+    func sendPeriodic(_ id: String) async {
+        guard let sub = subscriptions[id] else { return }
+        let readings = sub.paths.map { ($0, view.reading($0)) }.filter { $0.1.value != nil }
+        guard !readings.isEmpty else { return }
+        await sendNotification(id, readings, single: sub.paths.count == 1)
+    }
+
+    func sendNotification(_ id: String, _ readings: [(Int, VehicleView.Reading)], single: Bool) async {
+        var out = TextBuffer(capacity: 256)
+        out.append("{\"action\": \"subscription\", \"subscriptionId\": ")
+        out.appendJSONString(id)
+        out.append(", \"data\": ")
+        appendData(readings, single: single, &out)
+        Self.appendTs(&out)
+        await send(out.string)
+        for (_, r) in readings { metrics.recordPublished(receivedNanoseconds: r.receivedNanoseconds ?? 0) }
+    }
+
+    /// `{"path": ..., "dp": {"value": "42.5", "ts": "...", "state": "fresh"}}`, or an array of them.
+    func appendData(_ readings: [(Int, VehicleView.Reading)], single: Bool, _ out: inout TextBuffer) {
+        if !single { out.append("[") }
+        for (k, (p, r)) in readings.enumerated() {
+            if k > 0 { out.append(", ") }
+            out.append("{\"path\": ")
+            out.appendJSONString(view.paths[p].name)
+            out.append(", \"dp\": {\"value\": ")
+            out.appendJSONString(ValueFormat.string(r.value ?? .nan, view.paths[p].datatype))
+            out.append(", \"ts\": ")
+            out.appendJSONString(ValueFormat.iso8601(nanoseconds: r.timestampNanoseconds ?? 0))
+            out.append(", \"state\": \"")
+            out.append(r.state.rawValue)
+            out.append("\"}}")
+        }
+        if !single { out.append("]") }
+    }
+
+    func sendError(_ e: VISSError, action: String?, requestId: String?) async {
+        await send(Self.errorMessage(e, action: action, requestId: requestId))
+    }
+
+    static func errorMessage(_ e: VISSError, action: String?, requestId: String?) -> String {
+        var out = TextBuffer(capacity: 256)
+        out.append("{")
+        if let action { out.append("\"action\": "); out.appendJSONString(action); out.append(", ") }
+        if let requestId { out.append("\"requestId\": "); out.appendJSONString(requestId); out.append(", ") }
+        out.append("\"error\": {\"number\": \"")
+        out.appendDecimal(Int64(e.number))
+        out.append("\", \"reason\": ")
+        out.appendJSONString(e.reason)
+        out.append(", \"message\": ")
+        out.appendJSONString(e.message)
+        out.append("}")
+        appendTs(&out)
+        return out.string
+    }
+
+    static func appendRequestId(_ id: String?, _ out: inout TextBuffer) {
+        guard let id else { return }
+        out.append(", \"requestId\": ")
+        out.appendJSONString(id)
+    }
+
+    static func appendTs(_ out: inout TextBuffer) {
+        out.append(", \"ts\": ")
+        out.appendJSONString(ValueFormat.nowISO8601())
+        out.append("}")
+    }
+}

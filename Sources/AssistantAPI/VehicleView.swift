@@ -1,0 +1,120 @@
+import CANBus
+import VehicleState
+
+/// The read-only view every API (HTTP, SSE, VISS, MCP) renders from: values with their
+/// timestamp and state, the driving context aged to now, precision applied. Nothing here can
+/// write to the store or send a frame.
+public final class VehicleView: Sendable {
+    public let live: LiveVehicleState
+    let precision: LocationPrecision
+    let pathIndex: [String: Int]
+    public let startedWall: Int64
+
+    public init(live: LiveVehicleState, locationDecimals: Int?) {
+        self.live = live
+        precision = LocationPrecision(decimals: locationDecimals, mapping: live.mapping)
+        var index: [String: Int] = [:]
+        for (i, p) in live.mapping.paths.enumerated() { index[p.name] = i }
+        pathIndex = index
+        startedWall = FrameClock.wallNanoseconds()
+    }
+
+    public var paths: [CompiledMapping.Path] { live.mapping.paths }
+
+    public func index(of path: String) -> Int? { pathIndex[path] }
+
+    /// "unknown VSS path 'X'" with the nearest mapped path, for errors.
+    public func unknownPathMessage(_ path: String) -> String {
+        var m = "unknown VSS path '\(path)'"
+        if let near = VSSCatalog.closest(to: path, among: pathIndex.keys) { m += "; did you mean '\(near)'?" }
+        return m
+    }
+
+    /// Mapped paths equal to `prefix` or below it (all when nil or empty).
+    public func paths(under prefix: String?) -> [Int] {
+        guard let prefix, !prefix.isEmpty else { return Array(paths.indices) }
+        return paths.indices.filter { paths[$0].name == prefix || paths[$0].name.hasPrefix(prefix + ".") }
+    }
+
+    /// A path's value (precision applied), its state and timing, as of now.
+    public struct Reading: Sendable {
+        public var value: Double?
+        public var state: DrivingContext.State
+        public var timestampNanoseconds: Int64?
+        public var ageSeconds: Double?
+        public var receivedNanoseconds: Int64?
+        public var version: UInt64
+    }
+
+    public func reading(_ path: Int) -> Reading {
+        guard let (entry, state, age) = live.read(path) else {
+            return Reading(value: nil, state: .unavailable, timestampNanoseconds: nil, ageSeconds: nil, receivedNanoseconds: nil, version: 0)
+        }
+        return Reading(value: precision.apply(path: path, DrivingContext.clean(entry.value)), state: state, timestampNanoseconds: entry.timestampNanoseconds,
+                       ageSeconds: age, receivedNanoseconds: entry.receivedNanoseconds, version: entry.version)
+    }
+
+    /// The driving context now, precision applied; all parts unavailable before any frame.
+    public func context() -> DrivingContext {
+        if let c = live.currentContext() { return precision.apply(c) }
+        let unavailable = DrivingContext.Part<Double>(value: nil, state: .unavailable, ageSeconds: nil)
+        return DrivingContext(time: CANTimestamp(totalNanoseconds: live.clock.now()), speed: unavailable,
+                              location: .init(value: nil, state: .unavailable, ageSeconds: nil),
+                              gear: .init(value: nil, state: .unavailable, ageSeconds: nil),
+                              motion: .unknown, accelerationTrend: .unknown, acceleration: nil, distanceKm: 0)
+    }
+
+    public func contextJSON() -> String {
+        var out = TextBuffer(capacity: 512)
+        context().appendJSON(to: &out)
+        return out.string
+    }
+
+    /// `{"path": ..., "value": ..., "unit": ..., "datatype": ..., "timestamp": ..., "age_s": ..., "state": ...}`
+    public func appendSignalJSON(_ path: Int, to out: inout TextBuffer) {
+        let p = paths[path]
+        let r = reading(path)
+        out.append("{\"path\": ")
+        out.appendJSONString(p.name)
+        out.append(", \"value\": ")
+        if let v = r.value { ValueFormat.appendJSON(v, p.datatype, to: &out) } else { out.append("null") }
+        out.append(", \"unit\": ")
+        if let u = p.unit { out.appendJSONString(u) } else { out.append("null") }
+        out.append(", \"datatype\": \"")
+        out.append(p.datatype.rawValue)
+        out.append("\", \"timestamp\": ")
+        if let t = r.timestampNanoseconds {
+            out.appendTimestamp(CANTimestamp(totalNanoseconds: t, fractionDigits: 6), minimumSecondsDigits: 1)
+            out.append(", \"time\": ")
+            out.appendJSONString(ValueFormat.iso8601(nanoseconds: t))
+        } else { out.append("null") }
+        out.append(", \"age_s\": ")
+        if let a = r.ageSeconds { out.appendJSONNumber((a * 1000).rounded() / 1000) } else { out.append("null") }
+        out.append(", \"state\": \"")
+        out.append(r.state.rawValue)
+        out.append("\"}")
+    }
+
+    public func signalsJSON(_ indices: [Int]) -> String {
+        var out = TextBuffer(capacity: 128 * max(1, indices.count))
+        out.append("{\"signals\": [")
+        for (k, i) in indices.enumerated() {
+            if k > 0 { out.append(", ") }
+            appendSignalJSON(i, to: &out)
+        }
+        out.append("]}\n")
+        return out.string
+    }
+
+    public func signalJSON(_ index: Int) -> String {
+        var out = TextBuffer(capacity: 256)
+        appendSignalJSON(index, to: &out)
+        out.append("\n")
+        return out.string
+    }
+
+    /// Paths whose value is stale now (unavailable ones not counted).
+    public func stalePathCount() -> Int {
+        paths.indices.reduce(0) { $0 + (live.read($1)?.state == .stale ? 1 : 0) }
+    }
+}

@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Atomics
+import CANBus
+import Foundation
+import SocketCAN
+import VehicleState
+
+/// The frame path of a running gateway, on its own thread: frames from live SocketCAN
+/// interfaces or replayed logs → decode → mapping → store → driving context. It is the only
+/// writer of the `LiveVehicleState` the API reads.
+final class GatewayPipeline: @unchecked Sendable {
+    struct Sources: Sendable {
+        var replays: [String] = []
+        var interfaces: [String] = []
+        var speed = 1.0
+        /// Passes over the logs; 0 = forever.
+        var loop = 1
+        var fast = false
+    }
+
+    let live: LiveVehicleState
+    let sources: Sources
+    var engine: VehicleStateEngine
+    var tracker: DrivingContextTracker
+    let contextPaths: [Int]
+    var contextVersions: [UInt64]
+    var lastContextPublish: Int64 = 0
+    var busByInterface: [String: Int] = [:]
+    let stopFlag = ManagedAtomic<Bool>(false)
+    let finished = ManagedAtomic<Bool>(false)
+    /// Called once from the pipeline thread when it stops on its own (the replay ended) or fails.
+    var onEnd: (@Sendable (String?) -> Void)?
+
+    init(mapping: CompiledMapping, sources: Sources) {
+        self.sources = sources
+        engine = VehicleStateEngine(mapping: mapping)
+        tracker = DrivingContextTracker(mapping: mapping)
+        engine.context = tracker
+        live = LiveVehicleState(mapping: mapping, store: engine.store)
+        contextPaths = tracker.inputPaths
+        contextVersions = Array(repeating: 0, count: contextPaths.count)
+        for (i, b) in mapping.buses.enumerated() { if let name = b.interface { busByInterface[name] = i } }
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            var failure: String?
+            do {
+                if sources.interfaces.isEmpty { try runReplay() } else { try runLive() }
+            } catch {
+                failure = "\(error)"
+            }
+            finished.store(true, ordering: .releasing)
+            onEnd?(failure)
+        }
+        t.name = "frame-path"
+        t.stackSize = 8 << 20
+        t.start()
+    }
+
+    func stop() { stopFlag.store(true, ordering: .relaxed) }
+    var stopping: Bool { stopFlag.load(ordering: .relaxed) }
+
+    func bus(for interface: String) -> Int { busByInterface[interface] ?? 0 }
+
+    /// One frame through the engine, with the per-bus counters and context publication.
+    @inline(__always)
+    func ingest(_ record: CANLogRecord, bus: Int) {
+        let counters = live.buses[bus]
+        counters.add(counters.frames)
+        counters.lastFrameWall.store(FrameClock.wallNanoseconds(), ordering: .relaxed)
+        live.clock.noteFrame(record.timestamp.totalNanoseconds)
+        if case .error = record.frame { counters.add(counters.errorFrames); return }
+        switch engine.ingest(bus: bus, record) {
+        case .unknownMessage: counters.add(counters.unknownFrames)
+        case .notMapped, .unchanged: break
+        case .changed:
+            publishContextIfChanged(at: record.timestamp)
+            live.changes.signal()
+        }
+        if let id = record.frame.id, let m = live.mapping.buses[bus].codec.index(of: id),
+           record.frame.length < Int(live.mapping.buses[bus].codec.codecs[m].message.length) {
+            counters.add(counters.shortFrames)
+        }
+    }
+
+    /// A new context snapshot when one of its inputs changed, at most once a millisecond.
+    func publishContextIfChanged(at time: CANTimestamp) {
+        var changed = false
+        for (k, p) in contextPaths.enumerated() {
+            let v = live.store.version(of: p)
+            if v != contextVersions[k] { contextVersions[k] = v; changed = true }
+        }
+        guard changed else { return }
+        let wall = FrameClock.wallNanoseconds()
+        guard wall - lastContextPublish >= 1_000_000 else { return }
+        lastContextPublish = wall
+        guard let tracker = engine.context else { return }
+        live.publish(tracker.snapshot(engine, now: time))
+    }
+
+    // MARK: Replay
+
+    /// Replays the logs merged by time: with their own timing (scaled by `speed`) and frame
+    /// times moved to now, as if the frames arrived live; or as fast as possible with the
+    /// log's own times. Loops restart from the first frame with times continuing.
+    func runReplay() throws {
+        let wallStart = FrameClock.wallNanoseconds()
+        let monoStart = Self.monotonicNanoseconds()
+        if sources.fast { live.clock.anchor(frame: 0, wall: wallStart, rate: 0) } else { live.clock.anchor(frame: wallStart, wall: wallStart, rate: sources.speed) }
+        for b in live.buses { b.set(.up); b.describeSource("replay " + sources.replays.joined(separator: ", ") + (sources.fast ? " (fast)" : " at \(sources.speed)x")) }
+        var logStart: Int64?
+        var loopOffset: Int64 = 0
+        var pass = 0
+        while !stopping, sources.loop == 0 || pass < sources.loop {
+            pass += 1
+            var cursors = try sources.replays.map { try LogCursor(path: $0, live: live) }
+            var last: Int64 = logStart ?? 0
+            while !stopping {
+                // The earliest head among the logs.
+                var pick = -1
+                for (i, c) in cursors.enumerated() where c.head != nil {
+                    if pick < 0 || c.head!.timestamp < cursors[pick].head!.timestamp { pick = i }
+                }
+                guard pick >= 0 else { break }
+                var record = cursors[pick].head!
+                try cursors[pick].advance()
+                let t = record.timestamp.totalNanoseconds
+                if logStart == nil { logStart = t }
+                last = max(last, t)
+                let offset = t - logStart! + loopOffset
+                if sources.fast {
+                    if loopOffset != 0 { record.timestamp = CANTimestamp(totalNanoseconds: t + loopOffset, fractionDigits: 6) }
+                } else {
+                    let due = monoStart + Int64(Double(offset) / sources.speed)
+                    while !stopping {
+                        let now = Self.monotonicNanoseconds()
+                        if now >= due { break }
+                        Self.sleep(nanoseconds: min(due - now, 100_000_000))
+                    }
+                    record.timestamp = CANTimestamp(totalNanoseconds: wallStart + offset, fractionDigits: 6)
+                }
+                ingest(record, bus: bus(for: record.interface))
+            }
+            cursors.removeAll()
+            // The next pass continues the timeline 10 ms after this one's last frame.
+            if let s = logStart { loopOffset += last - s + 10_000_000; logStart = s }
+            if sources.replays.contains("-") { break }
+        }
+        for b in live.buses { b.set(.ended, reason: stopping ? "stopped" : "replay finished") }
+    }
+
+    final class LogCursor {
+        var reader: CandumpReader
+        var head: CANLogRecord?
+        let live: LiveVehicleState
+
+        init(path: String, live: LiveVehicleState) throws {
+            self.live = live
+            reader = try CandumpReader(path: path, mode: .lenient)
+            reader.onMalformedLine = { e in
+                live.malformedLines.wrappingIncrement(ordering: .relaxed)
+                FileHandle.standardError.write(Data("vehicle-gateway: \(e)\n".utf8))
+            }
+            head = try reader.next()
+        }
+
+        func advance() throws { head = try reader.next() }
+    }
+
+    // MARK: Live
+
+    func runLive() throws {
+        live.clock.anchor(frame: 0, wall: 0, rate: 1)
+        var options = CANSocketOptions()
+        options.receiveBufferBytes = 4 << 20
+        let reader = CANReader(interfaces: sources.interfaces, options: options)
+        var busOfReader: [Int] = []
+        for name in sources.interfaces {
+            let b = bus(for: name)
+            busOfReader.append(b)
+            live.buses[b].set(.up)
+            live.buses[b].describeSource("socketcan " + name)
+        }
+        var lastName = "", lastBus = 0
+        try reader.run(shouldStop: { stopping }, emit: { event in
+            switch event {
+            case .frame(let record):
+                if record.interface != lastName { lastName = record.interface; lastBus = bus(for: lastName) }
+                ingest(record, bus: lastBus)
+            case .busError(let record, let error):
+                let b = bus(for: record.interface)
+                live.buses[b].add(live.buses[b].errorFrames)
+                if error.classes.contains(.busOff) { live.buses[b].set(.busOff, reason: "\(error)") }
+                else if error.classes.contains(.restarted) { live.buses[b].set(.up) }
+                else if error.controller.contains(.rxPassive) || error.controller.contains(.txPassive) { live.buses[b].set(.errorPassive, reason: "\(error)") }
+            case .interfaceDown(let name, let reason):
+                live.buses[bus(for: name)].set(.down, reason: reason)
+            case .interfaceUp(let name):
+                live.buses[bus(for: name)].set(.up)
+            case .kernelDrops(let name, let newDrops, _):
+                let b = live.buses[bus(for: name)]
+                b.add(b.kernelDrops, UInt64(newDrops))
+            }
+        })
+        _ = busOfReader
+    }
+
+    static func monotonicNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    static func sleep(nanoseconds: Int64) {
+        var ts = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var left = timespec()
+        while nanosleep(&ts, &left) == -1 && errno == EINTR { ts = left }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import AssistantAPI
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import VehicleState
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the gateway: CAN (live or replayed) → VSS state → the assistant API.",
+        discussion: """
+        With no source, replays the bundled demo drive in a loop and serves the API on
+        127.0.0.1:8080: HTTP (/v1/context, /v1/signals, /healthz, /metrics), SSE
+        (/v1/context/stream), VISS v2 (WebSocket on /), MCP (/mcp). Ctrl-C stops it.
+        """)
+
+    @OptionGroup var sources: SourceOptions
+    @OptionGroup var api: APIOptions
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(name: .long, help: "Log format: text or json (one object per line, for journald).") var logFormat: String = "text"
+    @Flag(name: .long, help: "No live status display.") var quiet = false
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        guard GatewayLogging.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
+    }
+
+    func run() async throws {
+        GatewayLogging.bootstrap(format: GatewayLogging.Format(rawValue: logFormat)!, level: Logger.Level(rawValue: logLevel)!)
+        let logger = Logger(label: "vehicle-gateway")
+        let (mapping, sourceSpec) = try sources.resolve()
+        let configuration = try api.configuration()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let pipeline = GatewayPipeline(mapping: mapping, sources: sourceSpec)
+        let server = AssistantServer(live: pipeline.live, configuration: configuration, registry: registry,
+                                     logger: Logger(label: "vehicle-gateway.api"))
+        let scheme = "http"
+        let api = server.makeService { port in
+            logger.info("API listening", metadata: ["url": "\(scheme)://\(configuration.host):\(port)"])
+            FileHandle.standardError.write(Data("vehicle-gateway: API on \(scheme)://\(configuration.host):\(port) (context: /v1/context, VISS: ws://\(configuration.host):\(port)/, MCP: /mcp)\n".utf8))
+        }
+        let frames = PipelineService(pipeline: pipeline, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: frames), .init(service: api)]
+        if !quiet { services.append(.init(service: StatusService(view: server.view, metrics: server.metrics))) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await server.shutdown()
+    }
+}
+
+/// Runs the frame path for the service group; a source that fails is logged, and the API
+/// stays up (its values go stale, which the API reports).
+struct PipelineService: Service {
+    let pipeline: GatewayPipeline
+    let logger: Logger
+
+    func run() async throws {
+        let logger = self.logger
+        pipeline.onEnd = { failure in
+            if let failure { logger.error("frame source failed; the API keeps serving what it has", metadata: ["error": "\(failure)"]) }
+            else { logger.info("replay finished; values will go stale") }
+        }
+        pipeline.start()
+        try? await gracefulShutdown()
+        pipeline.stop()
+        // The frame path checks its stop flag at least every 100 ms.
+        for _ in 0..<50 where !pipeline.finished.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+}
