@@ -2,11 +2,12 @@
 # The whole test suite, as CI runs it on a fresh clone:
 #   1. unit and property tests (XCTest) for every module,
 #   2. the command-line tests (pytest driving the real binary, python-can as a second reader),
+#      and the assistant API against clients we did not write (curl, websockets, MCP Python SDK),
 #   3. the differential test against cantools on the DBC fixtures,
 #   4. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
 #      directly where the host kernel has vcan (scripts/vcan-vm.sh decides).
-# It installs what it needs (libsocketcan-dev, a Python venv with cantools, python-can and
-# pytest, and for the VM qemu, busybox-static, can-utils and Debian's stock kernel).
+# It installs what it needs (libsocketcan-dev, curl, a Python venv with cantools, python-can,
+# pytest, mcp and websockets, and for the VM qemu, busybox-static, can-utils and Debian's stock kernel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/system-deps.sh
@@ -20,6 +21,8 @@ swift test --skip-build
 export VG_BIN="$PWD/.build/debug/vehicle-gateway"
 echo "== command-line tests"
 python -m pytest -q Tests/cli
+echo "== assistant API with real clients (curl, websockets, the MCP Python SDK)"
+python -m pytest -q -p no:cacheprovider Tests/api
 echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
 echo "== SocketCAN on a real vcan bus"

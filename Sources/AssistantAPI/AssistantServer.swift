@@ -81,8 +81,7 @@ public final class AssistantServer: Sendable {
         }
         router.get("/v1/context/stream") { request, _ in
             let rateText = request.uri.queryParameters["max_rate"].map(String.init)
-            let rate = rateText.flatMap(Double.init) ?? 10
-            guard rate > 0, rate <= 100, rate.isFinite else {
+            guard let rate = rateText == nil ? 10 : Double(rateText!), rate > 0, rate <= 100, rate.isFinite else {
                 return Self.error(.badRequest, "max_rate must be a number of events per second above 0 and at most 100, not '\(rateText ?? "")'")
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
@@ -162,7 +161,7 @@ public final class AssistantServer: Sendable {
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: router,
-                                           configuration: .init(maxFrameSize: configuration.maxWebSocketMessageBytes, closeTimeout: .seconds(2))),
+                                           configuration: .init(ws: .init(maxFrameSize: configuration.maxWebSocketMessageBytes, closeTimeout: .seconds(2)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vehicle-gateway",
                                  availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },

@@ -19,6 +19,9 @@ actor VISSConnection {
         var lastState: [DrivingContext.State]
         var seen: [UInt64]
         var timer: Task<Void, Never>?
+        var hasValueFilter: Bool {
+            filters.contains { switch $0 { case .change, .range: return true; default: return false } }
+        }
     }
     var subscriptions: [String: Subscription] = [:]
     var nextID = 1
@@ -166,7 +169,8 @@ actor VISSConnection {
     }
 
     /// On every change-hub tick: each change-driven subscription sends what changed and passes
-    /// its filters, and any path whose state turned (fresh → stale and back).
+    /// its filters; one without change or range filters also hears when a value's state turns
+    /// (fresh → stale and back), so a client learns that a value stopped being current.
     func onChange() async {
         for id in subscriptions.keys { await notify(id) }
     }
@@ -178,7 +182,7 @@ actor VISSConnection {
             let r = view.reading(p)
             guard let v = r.value else { continue }
             let changed = r.version > sub.seen[k]
-            let turned = r.state != sub.lastState[k]
+            let turned = r.state != sub.lastState[k] && !sub.hasValueFilter
             guard changed || turned else { continue }
             sub.seen[k] = r.version
             sub.lastState[k] = r.state

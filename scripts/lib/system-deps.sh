@@ -8,3 +8,12 @@ if ! pkg-config --exists libsocketcan 2>/dev/null; then
     $as_root apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null 2>&1 ||
         { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null; }
 fi
+# curl: one of the real clients the API tests use.
+if ! command -v curl >/dev/null 2>&1; then
+    echo "== installing curl (apt)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    as_root=""
+    [ "$(id -u)" = 0 ] || as_root=sudo
+    $as_root apt-get install -y --no-install-recommends curl >/dev/null 2>&1 ||
+        { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends curl >/dev/null; }
+fi
