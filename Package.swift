@@ -69,5 +69,6 @@ let package = Package(
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
         .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANBus"]),
         .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "DBC", "CANBus"]),
+        .testTarget(name: "AssistantAPITests", dependencies: ["AssistantAPI", "VehicleState", "CANBus"]),
     ]
 )

@@ -109,3 +109,20 @@ extension EngineTests {
         XCTAssertGreaterThan(engine.sample(0)!.receivedNanoseconds, 1_700_000_000_000_000_000, "received time is the wall clock")
     }
 }
+
+final class DrivingContextAgingTests: XCTestCase {
+    func testAgesGrowAndPartsTurnStalePastTheirTimeout() {
+        let c = DrivingContext(time: CANTimestamp(totalNanoseconds: 1_000_000_000),
+                               speed: .init(value: 50, state: .fresh, ageSeconds: 0.01, timeoutSeconds: 0.1),
+                               location: .init(value: .init(latitude: 1, longitude: 2), state: .fresh, ageSeconds: 0.2, timeoutSeconds: 3),
+                               gear: .init(value: nil, state: .unavailable, ageSeconds: nil),
+                               motion: .moving, accelerationTrend: .steady, acceleration: 0.1, distanceKm: 1)
+        let later = c.aged(to: CANTimestamp(totalNanoseconds: 1_500_000_000))
+        XCTAssertEqual(later.speed.state, .stale)
+        XCTAssertEqual(later.speed.ageSeconds!, 0.51, accuracy: 1e-9)
+        XCTAssertEqual(later.location.state, .fresh)
+        XCTAssertEqual(later.gear.state, .unavailable)
+        XCTAssertEqual(later.motion, .unknown)  // motion needs a fresh speed
+        XCTAssertEqual(c.aged(to: CANTimestamp(totalNanoseconds: 900_000_000)), c)
+    }
+}
