@@ -54,8 +54,10 @@ public final class ChangeHub: @unchecked Sendable {
             seenValues = v
             seenContext = c
             if beat { lastBeat = Date() }
-            subscribers.withLock { for c in $0.values { c.yield(()) } }
+            for c in subscribers.withLock({ Array($0.values) }) { c.yield(()) }
         }
-        subscribers.withLock { for c in $0.values { c.finish() } }
+        // Finish outside the lock: finishing runs onTermination, which takes the lock.
+        let all = subscribers.withLock { s in defer { s.removeAll() }; return Array(s.values) }
+        for c in all { c.finish() }
     }
 }

@@ -45,10 +45,22 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("vehicle-gateway: API on \(scheme)://\(configuration.host):\(port) (context: /v1/context, VISS: ws://\(configuration.host):\(port)/, MCP: /mcp)\n".utf8))
         }
         let frames = PipelineService(pipeline: pipeline, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: frames), .init(service: api)]
+        // Shut down in reverse order: first the open streams (SSE, VISS, MCP) are ended so the
+        // HTTP server has nothing left to wait for, then the server, then the frame path.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: frames), .init(service: api), .init(service: StreamCloser(server: server)),
+        ]
         if !quiet { services.append(.init(service: StatusService(view: server.view, metrics: server.metrics))) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+/// Ends every open stream when shutdown begins, so that it takes milliseconds, not a timeout.
+struct StreamCloser: Service {
+    let server: AssistantServer
+    func run() async throws {
+        try? await gracefulShutdown()
         await server.shutdown()
     }
 }
