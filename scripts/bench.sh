@@ -41,3 +41,8 @@ if [ "${1:-}" = --full ]; then
     VG_BENCH_DBC=$PWD/bench-out/large.dbc VG_BENCH_LOG=$PWD/bench-out/bench.log \
         swift package --package-path Benchmarks --allow-writing-to-package-directory benchmark --no-progress
 fi
+
+echo
+echo "== assistant API latency (release build; clients: websockets, MCP Python SDK)"
+swift build -c release --product vehicle-gateway >&2
+python Benchmarks/api/latency_bench.py .build/release/vehicle-gateway --frames 1000

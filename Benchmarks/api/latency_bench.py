@@ -32,8 +32,9 @@ SPEED = DB.get_message_by_name("VehicleSpeed")
 
 
 def frame_line(kmh, counter=0):
-    data = SPEED.encode({"VehicleSpeed": kmh, "VehicleSpeedQualifier": 3, "VehicleSpeedCounter": counter % 16,
-                         "VehicleSpeedChecksum": 0}, strict=False)
+    values = {s.name: 0 for s in SPEED.signals}
+    values.update({"VehicleSpeed": kmh, "VehicleSpeedCounter": counter % 16})
+    data = SPEED.encode(values, strict=False)
     return f"({time.time():.6f}) vcan0 {SPEED.frame_id:03X}#{data.hex().upper()}\n"
 
 
@@ -171,6 +172,17 @@ async def fanout(gw, subscribers, rate, seconds):
     return n, got_final, counts, rss
 
 
+def metrics_histogram(port):
+    """Cumulative (le in ms, count) of vehicle_gateway_publish_latency_seconds."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    out = []
+    for m in re.finditer(r'^vehicle_gateway_publish_latency_seconds_bucket\{le="([^"]+)"\} (\d+)', text, re.M):
+        le = m.group(1)
+        out.append((le if le == "+Inf" else f"{float(le) * 1000:g}", int(m.group(2))))
+    return out
+
+
 async def reference_relay(frames, gap):
     """A Python websockets server pushing what arrives on a pipe: the client stack's floor."""
     r, w = os.pipe()
@@ -219,6 +231,7 @@ async def main():
         rss_idle = gw.rss_mib()
         viss, sent = await viss_latency(gw, a.frames, 0.01)
         mcp, mcp_sent = await mcp_latency(gw, max(50, a.frames // 10), 0.15)
+        viss_only = metrics_histogram(gw.port)
         n, got_final, counts, rss = await fanout(gw, a.subscribers, a.rate, a.seconds)
     finally:
         gw.stop()
@@ -226,6 +239,8 @@ async def main():
     print(summary("frame → VISS subscriber (websockets)", viss) + f"  delivered {len(viss)}/{sent}")
     print(summary("frame → MCP resource-updated (MCP Python SDK)", mcp) + f"  delivered {len(mcp)}/{mcp_sent}")
     print(summary("REF python relay: pipe → websockets push", ref))
+    print("gateway's own publish latency (frame decoded → change handed to the VISS socket, /metrics histogram, latency phases): "
+          + ", ".join(f"≤{le} ms {100 * c / viss_only[-1][1]:.1f} %" for le, c in viss_only[:-1] if float(le) in (0.1, 0.25, 0.5, 1.0)))
     print(f"{a.subscribers} VISS subscribers × {a.rate} updates/s for {a.seconds} s: {n} updates; "
           f"final value received by {got_final}/{a.subscribers}; per subscriber received "
           f"min {min(counts)} / median {int(statistics.median(counts))} / max {max(counts)} (coalesced when behind)")

@@ -119,14 +119,16 @@ final class GatewayPipeline: @unchecked Sendable {
             var cursors = try sources.replays.map { try LogCursor(path: $0, live: live) }
             var last: Int64 = logStart ?? 0
             while !stopping {
-                // The earliest head among the logs.
+                // The earliest head among the logs. Heads are read only when needed, after the
+                // previous frame went through: a log on a pipe is processed as each line arrives.
                 var pick = -1
-                for (i, c) in cursors.enumerated() where c.head != nil {
-                    if pick < 0 || c.head!.timestamp < cursors[pick].head!.timestamp { pick = i }
+                for (i, c) in cursors.enumerated() {
+                    try c.fill()
+                    if c.head != nil, pick < 0 || c.head!.timestamp < cursors[pick].head!.timestamp { pick = i }
                 }
                 guard pick >= 0 else { break }
                 var record = cursors[pick].head!
-                try cursors[pick].advance()
+                cursors[pick].head = nil
                 let t = record.timestamp.totalNanoseconds
                 if logStart == nil { logStart = t }
                 last = max(last, t)
@@ -164,10 +166,15 @@ final class GatewayPipeline: @unchecked Sendable {
                 live.malformedLines.wrappingIncrement(ordering: .relaxed)
                 FileHandle.standardError.write(Data("vehicle-gateway: \(e)\n".utf8))
             }
-            head = try reader.next()
         }
 
-        func advance() throws { head = try reader.next() }
+        /// Reads the next record into `head` unless one is waiting (nil head after: the end).
+        func fill() throws {
+            guard head == nil, !ended else { return }
+            head = try reader.next()
+            if head == nil { ended = true }
+        }
+        var ended = false
     }
 
     // MARK: Live
