@@ -5,28 +5,29 @@ import Foundation
 /// How the assistant API listens.
 struct APIOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Listen on HOST:PORT (port 0: any free port).", valueName: "host:port"))
-    var listen: String = "127.0.0.1:8080"
+    var listen: String?
     @Option(name: .long, help: "Bearer token required on every request (generated when listening beyond loopback without one).")
     var token: String?
     @Option(name: .long, help: "Read the bearer token from this file.") var tokenFile: String?
     @Option(name: .long, help: "Give out latitude/longitude rounded to this many decimals (3 ≈ 110 m).") var locationDecimals: Int?
 
     func validate() throws {
-        guard APIConfiguration.parseListen(listen) != nil else { throw ValidationError("--listen takes HOST:PORT, not '\(listen)'") }
+        if let listen, APIConfiguration.parseListen(listen) == nil { throw ValidationError("--listen takes HOST:PORT, not '\(listen)'") }
         if let d = locationDecimals, !(0...8).contains(d) { throw ValidationError("--location-decimals must be 0 to 8") }
     }
 
-    func configuration() throws -> APIConfiguration {
+    func configuration(_ config: GatewayConfig? = nil) throws -> APIConfiguration {
         var c = APIConfiguration()
-        let (host, port) = APIConfiguration.parseListen(listen)!
+        let listenText = listen ?? config?.listen ?? "127.0.0.1:8080"
+        guard let (host, port) = APIConfiguration.parseListen(listenText) else { throw CLIFailure.exit("api.listen takes HOST:PORT, not '\(listenText)'", code: 64) }
         c.host = host
         c.port = port
-        c.token = token
-        if let tokenFile {
+        c.token = token ?? config?.token
+        if let tokenFile = tokenFile ?? (token == nil ? config?.tokenFile : nil) {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw CLIFailure.exit("cannot read --token-file \(tokenFile)", code: 66) }
             c.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        c.locationDecimals = locationDecimals
+        c.locationDecimals = locationDecimals ?? config?.locationDecimals
         if !c.isLoopback, c.token == nil {
             var bytes = [UInt8](repeating: 0, count: 24)
             for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }

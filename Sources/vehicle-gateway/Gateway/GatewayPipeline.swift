@@ -45,12 +45,14 @@ final class GatewayPipeline: @unchecked Sendable {
     }
 
     func start() {
+        beat()
         let t = Thread { [self] in
             var failure: String?
             do {
                 if sources.interfaces.isEmpty { try runReplay() } else { try runLive() }
             } catch {
                 failure = "\(error)"
+                for b in live.buses { b.set(.down, reason: "source failed: \(error)") }
             }
             finished.store(true, ordering: .releasing)
             onEnd?(failure)
@@ -61,6 +63,17 @@ final class GatewayPipeline: @unchecked Sendable {
     }
 
     func stop() { stopFlag.store(true, ordering: .relaxed) }
+
+    /// Monotonic ns of the frame path's last sign of life (it beats at least every 100 ms
+    /// unless it waits for a piped log's next line).
+    let heartbeat = ManagedAtomic<Int64>(0)
+    @inline(__always) func beat() { heartbeat.store(Self.monotonicNanoseconds(), ordering: .relaxed) }
+
+    /// Alive: ended on its own, waiting on a pipe, or beating within the last 2 s.
+    var isResponsive: Bool {
+        finished.load(ordering: .acquiring) || sources.replays.contains("-")
+            || Self.monotonicNanoseconds() - heartbeat.load(ordering: .relaxed) < 2_000_000_000
+    }
     var stopping: Bool { stopFlag.load(ordering: .relaxed) }
 
     func bus(for interface: String) -> Int { busByInterface[interface] ?? 0 }
@@ -139,6 +152,7 @@ final class GatewayPipeline: @unchecked Sendable {
                     let due = monoStart + Int64(Double(offset) / sources.speed)
                     while !stopping {
                         let now = Self.monotonicNanoseconds()
+                        heartbeat.store(now, ordering: .relaxed)
                         if now >= due { break }
                         Self.sleep(nanoseconds: min(due - now, 100_000_000))
                     }
@@ -192,7 +206,7 @@ final class GatewayPipeline: @unchecked Sendable {
             live.buses[b].describeSource("socketcan " + name)
         }
         var lastName = "", lastBus = 0
-        try reader.run(shouldStop: { stopping }, emit: { event in
+        try reader.run(shouldStop: { beat(); return stopping }, emit: { event in
             switch event {
             case .frame(let record):
                 if record.interface != lastName { lastName = record.interface; lastBus = bus(for: lastName) }

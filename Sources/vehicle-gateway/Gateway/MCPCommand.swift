@@ -19,13 +19,14 @@ struct MCPCommand: AsyncParsableCommand {
 
     func run() async throws {
         GatewayLogging.bootstrap(format: .text, level: .warning)
-        let (mapping, sourceSpec) = try sources.resolve()
+        let config = try sources.loadConfig()
+        let (mapping, sourceSpec) = try sources.resolve(config)
         let pipeline = GatewayPipeline(mapping: mapping, sources: sourceSpec)
         pipeline.onEnd = { failure in
             if let failure { FileHandle.standardError.write(Data("vehicle-gateway: frame source failed: \(failure)\n".utf8)) }
         }
         var api = APIConfiguration()
-        api.locationDecimals = locationDecimals
+        api.locationDecimals = locationDecimals ?? config?.locationDecimals
         let server = AssistantServer(live: pipeline.live, configuration: api)
         server.hub.start()
         pipeline.start()

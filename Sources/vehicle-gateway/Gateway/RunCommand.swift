@@ -19,20 +19,22 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var sources: SourceOptions
     @OptionGroup var api: APIOptions
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
-    @Option(name: .long, help: "Log format: text or json (one object per line, for journald).") var logFormat: String = "text"
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
+    @Option(name: .long, help: "Log format: text or json (one object per line, for journald; default text).") var logFormat: String?
     @Flag(name: .long, help: "No live status display.") var quiet = false
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
-        guard GatewayLogging.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        if let logFormat, GatewayLogging.Format(rawValue: logFormat) == nil { throw ValidationError("--log-format must be text or json") }
     }
 
     func run() async throws {
-        GatewayLogging.bootstrap(format: GatewayLogging.Format(rawValue: logFormat)!, level: Logger.Level(rawValue: logLevel)!)
+        let config = try sources.loadConfig()
+        GatewayLogging.bootstrap(format: GatewayLogging.Format(rawValue: logFormat ?? config?.logFormat ?? "text")!,
+                                 level: Logger.Level(rawValue: logLevel ?? config?.logLevel ?? "info")!)
         let logger = Logger(label: "vehicle-gateway")
-        let (mapping, sourceSpec) = try sources.resolve()
-        let configuration = try api.configuration()
+        let (mapping, sourceSpec) = try sources.resolve(config)
+        let configuration = try api.configuration(config)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -40,7 +42,9 @@ struct RunCommand: AsyncParsableCommand {
         let server = AssistantServer(live: pipeline.live, configuration: configuration, registry: registry,
                                      logger: Logger(label: "vehicle-gateway.api"))
         let scheme = "http"
+        let ready = ReadySignal()
         let api = server.makeService { port in
+            await ready.set()
             logger.info("API listening", metadata: ["url": "\(scheme)://\(configuration.host):\(port)"])
             FileHandle.standardError.write(Data("vehicle-gateway: API on \(scheme)://\(configuration.host):\(port) (context: /v1/context, VISS: ws://\(configuration.host):\(port)/, MCP: /mcp)\n".utf8))
         }
@@ -49,8 +53,9 @@ struct RunCommand: AsyncParsableCommand {
         // HTTP server has nothing left to wait for, then the server, then the frame path.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: frames), .init(service: api), .init(service: StreamCloser(server: server)),
+            .init(service: WatchdogService(notifier: SystemdNotifier(), pipeline: pipeline, ready: ready, logger: logger)),
         ]
-        if !quiet { services.append(.init(service: StatusService(view: server.view, metrics: server.metrics))) }
+        if !quiet, config?.status ?? true { services.append(.init(service: StatusService(view: server.view, metrics: server.metrics))) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -5,26 +5,36 @@ import VehicleState
 /// Where frames come from and how they map to VSS, shared by `run` and `mcp`. With no source
 /// given, the bundled demo drive is replayed in a loop.
 struct SourceOptions: ParsableArguments {
+    @Option(name: .long, help: "A configuration file (YAML: sources, mapping, api, log); flags override it.") var config: String?
     @Option(name: .long, help: "The VSS mapping (YAML). Default: DBC/demo_mapping.yaml.") var mapping: String?
     @Option(name: .long, help: ArgumentHelp("Replay this candump log ('-': standard input); repeatable.", valueName: "log"))
     var replay: [String] = []
     @Option(name: .long, help: ArgumentHelp("Read this SocketCAN interface live; repeatable.", valueName: "iface"))
     var interface: [String] = []
-    @Option(name: .long, help: "Replay speed factor (2 = twice as fast).") var speed: Double = 1
+    @Option(name: .long, help: "Replay speed factor (2 = twice as fast; default 1).") var speed: Double?
     @Option(name: .long, help: "Replay the logs this many times; 0 = forever (the demo default).") var loop: Int?
     @Flag(name: .long, help: "Replay as fast as possible, with the log's own timestamps.") var fast = false
 
     func validate() throws {
-        if speed <= 0 || !speed.isFinite { throw ValidationError("--speed must be above 0") }
+        if let speed, speed <= 0 || !speed.isFinite { throw ValidationError("--speed must be above 0") }
         if let loop, loop < 0 { throw ValidationError("--loop must be 0 (forever) or more") }
         if !replay.isEmpty && !interface.isEmpty { throw ValidationError("give either --replay logs or live --interface names, not both") }
     }
 
-    var usesDemo: Bool { replay.isEmpty && interface.isEmpty }
+    /// The configuration file, if one was given; all its errors at once.
+    func loadConfig() throws -> GatewayConfig? {
+        guard let config else { return nil }
+        do { return try GatewayConfig.load(path: config) } catch {
+            throw CLIFailure.exit("configuration has errors:\n\(error)", code: 65)
+        }
+    }
 
-    /// The mapping and the pipeline's sources, the demo's files filled in.
-    func resolve() throws -> (CompiledMapping, GatewayPipeline.Sources) {
-        let mappingPath = try mapping ?? DemoFiles.locate("demo_mapping.yaml")
+    /// The mapping and the pipeline's sources: flags, else the configuration, else the demo.
+    func resolve(_ config: GatewayConfig? = nil) throws -> (CompiledMapping, GatewayPipeline.Sources) {
+        let replay = self.replay.isEmpty && interface.isEmpty ? (config?.replay ?? []) : self.replay
+        let interface = self.replay.isEmpty && self.interface.isEmpty ? (config?.interfaces ?? []) : self.interface
+        let usesDemo = replay.isEmpty && interface.isEmpty
+        let mappingPath = try mapping ?? config?.mapping ?? DemoFiles.locate("demo_mapping.yaml")
         let compiled: CompiledMapping
         do { compiled = try CompiledMapping.load(path: mappingPath) } catch {
             throw CLIFailure.exit("mapping has errors:\n\(error)", code: 65)
@@ -32,9 +42,9 @@ struct SourceOptions: ParsableArguments {
         var s = GatewayPipeline.Sources()
         s.replays = usesDemo ? [try DemoFiles.locate("demo_drive.log")] : replay
         s.interfaces = interface
-        s.speed = speed
-        s.fast = fast
-        s.loop = loop ?? (usesDemo ? 0 : 1)
+        s.speed = speed ?? config?.speed ?? 1
+        s.fast = fast || (config?.fast ?? false)
+        s.loop = loop ?? config?.loop ?? (usesDemo ? 0 : 1)
         for r in s.replays where r != "-" && !FileManager.default.isReadableFile(atPath: r) {
             throw CLIFailure.exit("cannot read the log '\(r)'", code: 66)
         }

@@ -1,0 +1,43 @@
+import AssistantAPI
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Tells systemd the gateway is ready once the API listens, pings its watchdog while the frame
+/// path and the change hub are alive, and says STOPPING on shutdown.
+struct WatchdogService: Service {
+    let notifier: SystemdNotifier
+    let pipeline: GatewayPipeline
+    let ready: ReadySignal
+    let logger: Logger
+
+    func run() async throws {
+        guard notifier.enabled else { try? await gracefulShutdown(); return }
+        await ready.wait()
+        notifier.notify("READY=1\nSTATUS=serving")
+        logger.info("notified systemd: ready")
+        let interval = SystemdNotifier.watchdogInterval()
+        while !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: interval.map { $0 / 2 } ?? .seconds(3600))
+            if Task.isShuttingDownGracefully { break }
+            // A frame path that stopped answering (not one whose replay ended) withholds the ping.
+            if interval != nil, pipeline.isResponsive { notifier.notify("WATCHDOG=1") }
+        }
+        notifier.notify("STOPPING=1")
+    }
+}
+
+/// Set once the API listens.
+actor ReadySignal {
+    var isReady = false
+    var waiters: [CheckedContinuation<Void, Never>] = []
+    func set() {
+        isReady = true
+        for w in waiters { w.resume() }
+        waiters = []
+    }
+    func wait() async {
+        if isReady { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+}

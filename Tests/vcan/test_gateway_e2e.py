@@ -1,0 +1,145 @@
+"""End to end on a real vcan bus: `vehicle-gateway run` reads vcan0 while the demo drive is
+played onto it (with our replay and with can-utils' canplayer); the HTTP API and an MCP client
+must follow the drive, and SIGTERM must stop the gateway within a second."""
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+
+from conftest import DEMO_LOG, ROOT, VG
+
+MAPPING = ROOT / "DBC" / "demo_mapping.yaml"
+
+
+class Gateway:
+    def __init__(self):
+        self.proc = subprocess.Popen([VG, "run", "--interface", "vcan0", "--mapping", str(MAPPING),
+                                      "--listen", "127.0.0.1:0", "--quiet"], stderr=subprocess.PIPE, text=True)
+        self.port = None
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                m = re.search(r"API on http://[^:]+:(\d+)", line)
+                if m:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+        threading.Thread(target=pump, daemon=True).start()
+        assert ready.wait(60) and self.port, "gateway did not start"
+
+    def get(self, path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            return json.loads(r.read())
+
+    def stop_within(self, seconds):
+        t = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(10)
+        return self.proc.returncode, time.monotonic() - t
+
+
+def sample(gw, player, until_exit, period=0.1):
+    """(seconds since start, context) while the player runs."""
+    out, t0 = [], time.monotonic()
+    while player.poll() is None:
+        try:
+            out.append((time.monotonic() - t0, gw.get("/v1/context")))
+        except OSError:
+            pass
+        time.sleep(period)
+    return out
+
+
+def ordered(seq, wanted):
+    """Whether `wanted` appears in `seq` in this order (other values between allowed)."""
+    it = iter(seq)
+    return all(any(x == w for x in it) for w in wanted)
+
+
+def test_gateway_follows_the_demo_drive_replayed_onto_vcan():
+    gw = Gateway()
+    try:
+        speed = 2.0
+        player = subprocess.Popen([VG, "replay", str(DEMO_LOG), "--to", "vcan0", "--speed", str(speed)], stderr=subprocess.DEVNULL)
+        samples = sample(gw, player, True)
+        assert player.wait() == 0
+        motions = [c["motion"] for _, c in samples]
+        assert ordered(motions, ["reversing", "moving", "stopped", "moving", "stopped", "parked"]), motions
+        gears = [c["gear"].get("label") for _, c in samples if c["gear"]["state"] == "fresh"]
+        assert ordered(gears, ["P", "R", "D", "P"]), gears
+        # GNSS is silent in the tunnel (log 50.5-58.5 s): the position goes stale, keeps its
+        # last value, and is fresh again after the tunnel.
+        loc = [(t * speed, c["location"]["state"], c["location"].get("latitude_deg")) for t, c in samples]
+        stale = [t for t, s, _ in loc if s == "stale"]
+        assert stale, "the position never went stale in the tunnel"
+        assert 45 < min(stale) < 60 and max(stale) < 66, (min(stale), max(stale))
+        assert all(lat is not None for _, s, lat in loc if s == "stale")
+        assert any(s == "fresh" and t > max(stale) for t, s, _ in loc)
+        # Speed follows the drive: about 50 km/h while cruising, 0 at the end.
+        top = max(c["speed"].get("speed_kmh") or 0 for _, c in samples)
+        assert 45 < top < 55, top
+        health = gw.get("/healthz")
+        assert health["buses"][0]["state"] == "up" and health["buses"][0]["frames"] > 20000
+        assert health["buses"][0]["kernel_drops"] == 0
+    finally:
+        code, took = gw.stop_within(1.0)
+    assert code == 0 and took < 1.0, (code, took)
+
+
+def test_gateway_with_canplayer_and_an_mcp_client(tmp_path):
+    # The first 12 s of the drive (parked → reversing → driving off), played by canplayer.
+    lines = DEMO_LOG.read_text().splitlines()
+    t0 = float(lines[0].split(")")[0][1:])
+    part = tmp_path / "start.log"
+    part.write_text("\n".join(l for l in lines if float(l.split(")")[0][1:]) - t0 < 12.0) + "\n")
+    gw = Gateway()
+    try:
+        player = subprocess.Popen(["canplayer", "-I", str(part)], stderr=subprocess.DEVNULL)
+        samples = sample(gw, player, True)
+        motions = [c["motion"] for _, c in samples]
+        assert ordered(motions, ["reversing", "stopped", "moving"]), motions
+
+        from mcp import ClientSession
+        from mcp.client.streamable_http import streamable_http_client
+
+        async def ask():
+            async with streamable_http_client(f"http://127.0.0.1:{gw.port}/mcp") as streams:
+                async with ClientSession(streams[0], streams[1]) as s:
+                    await s.initialize()
+                    r = await s.call_tool("get_driving_context", {})
+                    c = json.loads(r.content[0].text)
+                    # canplayer is done: the values are kept and marked stale.
+                    assert c["speed"]["state"] == "stale" and c["gear"]["label"] == "D", c
+                    r = await s.call_tool("advise_traffic_light", {"stop_line": {"latitude": 48.14, "longitude": 11.58},
+                                                                   "green_windows": [{"start_s": 0, "end_s": 30}]})
+                    assert r.is_error and "stale" in r.content[0].text
+        asyncio.run(asyncio.wait_for(ask(), 60))
+    finally:
+        code, took = gw.stop_within(1.0)
+    assert code == 0 and took < 1.0, (code, took)
+
+
+def test_interface_down_and_up_is_recovered_without_restart():
+    gw = Gateway()
+    try:
+        subprocess.run([VG, "replay", str(DEMO_LOG), "--to", "vcan0", "--speed", "4", "--stop", "4"], check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(["ip", "link", "set", "vcan0", "down"], check=True)
+        deadline = time.time() + 10
+        while gw.get("/healthz")["buses"][0]["state"] != "down" and time.time() < deadline:
+            time.sleep(0.1)
+        assert gw.get("/healthz")["buses"][0]["state"] == "down"
+        subprocess.run(["ip", "link", "set", "vcan0", "up"], check=True)
+        frames = gw.get("/healthz")["buses"][0]["frames"]
+        time.sleep(0.5)  # the gateway looks for the interface again every 200 ms
+        subprocess.run([VG, "replay", str(DEMO_LOG), "--to", "vcan0", "--speed", "4", "--stop", "4"], check=True, stderr=subprocess.DEVNULL)
+        h = gw.get("/healthz")["buses"][0]
+        assert h["state"] == "up" and h["frames"] > frames
+    finally:
+        subprocess.run(["ip", "link", "set", "vcan0", "up"])
+        code, took = gw.stop_within(1.0)
+    assert code == 0
