@@ -25,6 +25,8 @@ echo "== assistant API with real clients (curl, websockets, the MCP Python SDK)"
 python -m pytest -q -p no:cacheprovider Tests/api
 echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
-echo "== SocketCAN on a real vcan bus"
+echo "== release build (the end-to-end tests run the gateway as deployed)"
+swift build -c release --product vehicle-gateway
+echo "== SocketCAN and the gateway end to end on a real vcan bus"
 bash scripts/vcan-vm.sh --setup
 bash scripts/vcan-vm.sh -- bash Tests/vcan/run-in-vm.sh

@@ -75,6 +75,8 @@ public struct CompiledMapping: Sendable {
     public var buses: [Bus]
     public var paths: [Path]
     public var sources: [Source]
+    /// The floor under timeouts from cycle times and learned rates (`min_timeout_ms`).
+    public var minimumTimeoutNanoseconds: Int64 = 0
     /// What the frame path needs of each source and path, without references, so reading it
     /// costs no reference counting.
     public struct HotSource: Sendable {
@@ -243,7 +245,7 @@ public struct CompiledMapping: Sendable {
                         fail(s.place, "\(p.path): \(parts[2]) ranges over [\(min(a, b)), \(max(a, b))], which does not fit \(type.rawValue); narrow it with min/max or choose a wider datatype")
                     }
                 }
-                let cycle = message.cycleTimeMilliseconds.map { Double($0) * file.staleFactor }
+                let cycle = message.cycleTimeMilliseconds.map { max(Double($0) * file.staleFactor, file.minimumTimeoutMilliseconds) }
                 let timeout = p.timeoutMilliseconds ?? cycle ?? 1000
                 if let interval = p.minIntervalMilliseconds, interval >= timeout {
                     fail(p.place, "\(p.path): throttle min_interval_ms \(interval) is not below its timeout \(timeout) ms: it would always look stale")
@@ -279,6 +281,7 @@ public struct CompiledMapping: Sendable {
         }
         var compiled = CompiledMapping(buses: buses, paths: paths, sources: sources,
                                        bindingStart: bindingStart, bindingCount: bindingCount, bindings: bindings)
+        compiled.minimumTimeoutNanoseconds = Int64(file.minimumTimeoutMilliseconds * 1_000_000)
         compiled.hotSources = sources.map { s in
             HotSource(signal: Int32(s.signal), partner: Int32(s.partner), scale: s.scale, offset: s.offset, minimum: s.minimum,
                       maximum: s.maximum, hasLabels: !s.labels.isEmpty, hasInvalid: !s.invalid.isEmpty, learnsTimeout: s.learnsTimeout,

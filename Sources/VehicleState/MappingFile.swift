@@ -72,6 +72,9 @@ public struct MappingFile: Sendable {
     public var paths: [Path] = []
     /// Timeout = cycle time x this, for paths without `timeout_ms`.
     public var staleFactor: Double = 3
+    /// No timeout derived from a cycle time or a learned rate is shorter than this: a few
+    /// missed 10 ms frames are jitter, not silence, to a reader on a human timescale.
+    public var minimumTimeoutMilliseconds: Double = 0
 
     /// Parses the YAML; problems are collected (not stopped at), each with its place.
     public static func parse(_ text: String, fileName: String) -> (MappingFile, [MappingError]) {
@@ -112,6 +115,8 @@ public struct MappingFile: Sendable {
                 }
             case "stale_factor":
                 if let f = value.float, f > 0 { file.staleFactor = f } else { fail(value, "'stale_factor' must be a number above 0") }
+            case "min_timeout_ms":
+                if let f = value.float, f >= 0 { file.minimumTimeoutMilliseconds = f } else { fail(value, "'min_timeout_ms' must be a number of milliseconds, 0 or more") }
             case "signals":
                 guard let paths = value.mapping else { fail(value, "'signals' must map VSS paths to their sources"); continue }
                 for (pathNode, spec) in paths {
@@ -151,7 +156,7 @@ public struct MappingFile: Sendable {
                     file.paths.append(path)
                 }
             default:
-                fail(key, "unknown key '\(key.string ?? "")' (expected buses, signals, stale_factor)")
+                fail(key, "unknown key '\(key.string ?? "")' (expected buses, signals, stale_factor, min_timeout_ms)")
             }
         }
         return (file, errors)

@@ -178,7 +178,7 @@ public struct VehicleStateEngine {
         guard last != Int64.min, now > last, now - last < 5_000_000_000 else { return }
         let gap = Double(now - last)
         sourceInterval[source] = sourceInterval[source] == 0 ? gap : sourceInterval[source] * 0.9 + gap * 0.1
-        sourceTimeout[source] = max(Int64(sourceInterval[source] * 3), 1_000_000)
+        sourceTimeout[source] = max(Int64(sourceInterval[source] * 3), 1_000_000, mapping.minimumTimeoutNanoseconds)
     }
 
     /// Keeps the driving context current when set (see `DrivingContextTracker`).

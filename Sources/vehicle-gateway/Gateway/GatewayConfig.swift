@@ -46,8 +46,15 @@ struct GatewayConfig {
             throw Errors(messages: ["\(path): error: cannot read the configuration file"])
         }
         let (config, errors) = parse(text, fileName: path)
-        if !errors.isEmpty { throw Errors(messages: errors) }
+        if !errors.isEmpty { throw Errors(messages: errors.sorted { place($0).lexicographicallyPrecedes(place($1)) }) }
         return config
+    }
+
+    /// (line, column) of a "file:line:column: ..." message, for sorting.
+    static func place(_ message: String) -> [Int] {
+        let parts = message.split(separator: ":", maxSplits: 3)
+        guard parts.count >= 3 else { return [0, 0] }
+        return [Int(parts[parts.count - 3]) ?? 0, Int(parts[parts.count - 2]) ?? 0]
     }
 
     static let sections: [String: [String]] = [
