@@ -128,12 +128,7 @@ actor VISSConnection {
                 }
                 subscriptions[id] = sub
                 metrics.adjust(.viss, by: 1)
-                var out = TextBuffer(capacity: 128)
-                out.append("{\"action\": \"subscribe\", \"subscriptionId\": ")
-                out.appendJSONString(id)
-                Self.appendRequestId(requestId, &out)
-                Self.appendTs(&out)
-                await send(out.string)
+                await send(Self.subscriptionReply("subscribe", id, requestId))
                 // The current value goes out at once (timebased ones wait for their period).
                 if sub.timer == nil { await notify(id) }
             }
@@ -144,12 +139,7 @@ actor VISSConnection {
             }
             sub.timer?.cancel()
             metrics.adjust(.viss, by: -1)
-            var out = TextBuffer(capacity: 128)
-            out.append("{\"action\": \"unsubscribe\", \"subscriptionId\": ")
-            out.appendJSONString(id)
-            Self.appendRequestId(requestId, &out)
-            Self.appendTs(&out)
-            await send(out.string)
+            await send(Self.subscriptionReply("unsubscribe", id, requestId))
         }
     }
 
@@ -247,6 +237,18 @@ actor VISSConnection {
         out.append(", \"message\": ")
         out.appendJSONString(e.message)
         out.append("}")
+        appendTs(&out)
+        return out.string
+    }
+
+    /// `{"action": "subscribe"|"unsubscribe", "subscriptionId": ..., "requestId": ..., "ts": ...}`
+    static func subscriptionReply(_ action: StaticString, _ id: String, _ requestId: String?) -> String {
+        var out = TextBuffer(capacity: 128)
+        out.append("{\"action\": \"")
+        out.append(action)
+        out.append("\", \"subscriptionId\": ")
+        out.appendJSONString(id)
+        appendRequestId(requestId, &out)
         appendTs(&out)
         return out.string
     }
