@@ -44,16 +44,23 @@ public final class ChangeHub: @unchecked Sendable {
         var seenValues = live.store.version
         var seenContext = live.context.version
         var lastBeat = Date()
+        var lastBroadcast = Date.distantPast
         while !stopped.withLock({ $0 }) {
-            live.changes.wait(timeoutMilliseconds: 100) {
+            // Nobody listening: no wake-ups from the frame path at all. At high frame rates,
+            // at most one broadcast a millisecond (subscribers coalesce anyway).
+            let listening = subscriberCount > 0
+            live.changes.wait(timeoutMilliseconds: listening ? 100 : 20, arm: listening) {
                 live.store.version != seenValues || live.context.version != seenContext
             }
+            let sinceLast = Date().timeIntervalSince(lastBroadcast)
+            if sinceLast < 0.001 { usleep(UInt32((0.001 - sinceLast) * 1e6)) }
             let v = live.store.version, c = live.context.version
             let beat = Date().timeIntervalSince(lastBeat) >= 0.1
             guard v != seenValues || c != seenContext || beat else { continue }
             seenValues = v
             seenContext = c
             if beat { lastBeat = Date() }
+            lastBroadcast = Date()
             for c in subscribers.withLock({ Array($0.values) }) { c.yield(()) }
         }
         // Finish outside the lock: finishing runs onTermination, which takes the lock.

@@ -167,7 +167,13 @@ public final class ChangeSignal: @unchecked Sendable {
 
     /// Sleeps until signalled or `timeoutMilliseconds` pass, unless `changed()` (checked after
     /// arming, so no signal is missed) says there is already something to do.
-    public func wait(timeoutMilliseconds: Int32, unless changed: () -> Bool) {
+    public func wait(timeoutMilliseconds: Int32, arm: Bool = true, unless changed: () -> Bool) {
+        guard arm else {
+            // Nobody to wake for: sleep without asking the writer for a signal.
+            var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, timeoutMilliseconds)
+            return
+        }
         armed.store(true, ordering: .sequentiallyConsistent)
         if changed() { armed.store(false, ordering: .relaxed); return }
         var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)

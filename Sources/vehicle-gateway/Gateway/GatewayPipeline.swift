@@ -126,6 +126,7 @@ final class GatewayPipeline: @unchecked Sendable {
         for b in live.buses { b.set(.up); b.describeSource("replay " + sources.replays.joined(separator: ", ") + (sources.fast ? " (fast)" : " at \(sources.speed)x")) }
         var logStart: Int64?
         var loopOffset: Int64 = 0
+        var lastWake: Int64 = 0
         var pass = 0
         while !stopping, sources.loop == 0 || pass < sources.loop {
             pass += 1
@@ -150,11 +151,15 @@ final class GatewayPipeline: @unchecked Sendable {
                     if loopOffset != 0 { record.timestamp = CANTimestamp(totalNanoseconds: t + loopOffset, fractionDigits: 6) }
                 } else {
                     let due = monoStart + Int64(Double(offset) / sources.speed)
-                    while !stopping {
-                        let now = Self.monotonicNanoseconds()
-                        heartbeat.store(now, ordering: .relaxed)
-                        if now >= due { break }
-                        Self.sleep(nanoseconds: min(due - now, 100_000_000))
+                    if due > lastWake {
+                        // Not due yet: sleep until half a millisecond after it, so the frames due
+                        // in that half millisecond go through on one wake-up (never early).
+                        while !stopping {
+                            let now = Self.monotonicNanoseconds()
+                            heartbeat.store(now, ordering: .relaxed)
+                            if now >= due { lastWake = now; break }
+                            Self.sleep(nanoseconds: min(due - now + 500_000, 100_000_000))
+                        }
                     }
                     record.timestamp = CANTimestamp(totalNanoseconds: wallStart + offset, fractionDigits: 6)
                 }
