@@ -28,7 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
-        .target(name: "CANBus"),
+        // zlib, so candump logs may be gzip-compressed (*.log.gz).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CANBus", dependencies: ["CZlib"]),
         .target(name: "DBC", dependencies: ["CANBus"]),
         // Kernel structs and recvmmsg/cmsg handling that Swift cannot express (CMSG_* are macros).
         .target(name: "CSocketCAN"),

@@ -3,9 +3,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CZlib
 
 /// Reads a candump log from a file descriptor in large chunks and hands out one parsed record
 /// at a time. The chunk buffer is reused, so memory stays bounded whatever the log's size.
+/// A gzip-compressed file (`drive.log.gz`) is decompressed as it is read.
 public struct CandumpReader: ~Copyable {
     public enum Mode: Sendable {
         /// Stop at the first malformed line.
@@ -18,6 +20,8 @@ public struct CandumpReader: ~Copyable {
     public let mode: Mode
     let fd: Int32
     let ownsDescriptor: Bool
+    /// Set when the file is gzip-compressed: reads go through zlib.
+    let gzip: gzFile?
     var buffer: UnsafeMutableRawBufferPointer
     var start = 0
     var end = 0
@@ -38,11 +42,24 @@ public struct CandumpReader: ~Copyable {
         } else {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw CANIOError(errno: errno, operation: "open \(path)") }
-            self.init(descriptor: fd, name: path, mode: mode, ownsDescriptor: true, chunkSize: chunkSize)
+            var magic: (UInt8, UInt8) = (0, 0)
+            var gz: gzFile?
+            if pread(fd, &magic, 2, 0) == 2 && magic == (0x1F, 0x8B) {
+                // zlib owns the descriptor from here and closes it.
+                gz = gzdopen(fd, "rb")
+                guard let gz else { close(fd); throw CANIOError(errno: ENOMEM, operation: "gzip \(path)") }
+                gzbuffer(gz, 1 << 17)
+            }
+            self.init(descriptor: fd, name: path, mode: mode, ownsDescriptor: gz == nil, chunkSize: chunkSize, gzip: gz)
         }
     }
 
     public init(descriptor: Int32, name: String, mode: Mode = .strict, ownsDescriptor: Bool = false, chunkSize: Int = 1 << 20) {
+        self.init(descriptor: descriptor, name: name, mode: mode, ownsDescriptor: ownsDescriptor, chunkSize: chunkSize, gzip: nil)
+    }
+
+    init(descriptor: Int32, name: String, mode: Mode, ownsDescriptor: Bool, chunkSize: Int, gzip: gzFile?) {
+        self.gzip = gzip
         self.fd = descriptor
         self.fileName = name
         self.mode = mode
@@ -51,6 +68,7 @@ public struct CandumpReader: ~Copyable {
     }
 
     deinit {
+        if let gzip { gzclose(gzip) }
         buffer.deallocate()
         if ownsDescriptor { close(fd) }
     }
@@ -124,23 +142,34 @@ public struct CandumpReader: ~Copyable {
                 if firstErrors.count < Self.keptErrors { firstErrors.append(e) }
                 continue
             }
-            let n = read(fd, buffer.baseAddress! + end, buffer.count - end)
+            let n = readInto(buffer.baseAddress! + end, buffer.count - end)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CANIOError(errno: errno, operation: "read \(fileName)")
+                throw CANIOError(errno: errno, operation: gzip == nil ? "read \(fileName)" : "decompress \(fileName) (the gzip data is corrupt or cut short)")
             }
             if n == 0 { eof = true } else { end += n }
         }
+    }
+
+    /// read(2), or zlib's gzread for a compressed file (a corrupt one reads as an error).
+    func readInto(_ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        guard let gzip else { return read(fd, pointer, count) }
+        let n = Int(gzread(gzip, pointer, UInt32(min(count, Int(Int32.max)))))
+        var code: Int32 = 0
+        _ = gzerror(gzip, &code)
+        // A stream cut short reads as a clean end with Z_BUF_ERROR set: that is an error too.
+        if n < 0 || (n == 0 && code == Z_BUF_ERROR) || code == Z_DATA_ERROR { errno = EIO; return -1 }
+        return n
     }
 
     mutating func skipToNewline() throws(CANIOError) {
         start = 0
         end = 0
         while true {
-            let n = read(fd, buffer.baseAddress!, buffer.count)
+            let n = readInto(buffer.baseAddress!, buffer.count)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CANIOError(errno: errno, operation: "read \(fileName)")
+                throw CANIOError(errno: errno, operation: gzip == nil ? "read \(fileName)" : "decompress \(fileName) (the gzip data is corrupt or cut short)")
             }
             if n == 0 { eof = true; return }
             end = n

@@ -42,9 +42,13 @@ async def exercise(session, updates):
         schema = t.input_schema if hasattr(t, "input_schema") else t.inputSchema
         assert schema["type"] == "object" and "properties" in schema and "required" in schema, t.name
         assert len(t.description) > 80
-    r = await session.call_tool("get_driving_context", {})
-    assert not r.is_error
-    c = json.loads(r.content[0].text)
+    for _ in range(100):  # a gateway just started may not have its first frame yet
+        r = await session.call_tool("get_driving_context", {})
+        assert not r.is_error
+        c = json.loads(r.content[0].text)
+        if c["speed"]["state"] != "unavailable" and c["location"]["state"] != "unavailable":
+            break
+        await asyncio.sleep(0.05)
     assert c["speed"]["state"] in ("fresh", "stale") and "motion" in c
     r = await session.call_tool("get_signal", {"path": "Vehicle.Speed"})
     s = json.loads(r.content[0].text)

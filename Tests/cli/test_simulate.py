@@ -47,3 +47,26 @@ def test_the_drive_reverses_stops_at_lights_loses_gnss_in_a_tunnel_and_parks(vg,
     assert any(c["location"]["state"] == "stale" for c in contexts)  # the tunnel
     assert contexts[-1]["location"]["state"] == "fresh"
     assert max(c["speed"].get("speed_kmh", 0) for c in contexts) >= 30
+
+
+def test_the_bundled_city_drive_is_this_command_with_seed_7(vg, tmp_path):
+    import gzip
+    out = tmp_path / "city.log"
+    vg("simulate", "--seed", 7, "--minutes", 10, "-o", out, check=0)
+    assert out.read_bytes() == gzip.decompress((ROOT / "DBC" / "demo_city_drive.log.gz").read_bytes())
+
+
+def test_gzip_logs_read_like_plain_ones_and_a_cut_one_is_an_error(vg, tmp_path):
+    import gzip
+    plain = tmp_path / "d.log"
+    vg("simulate", "--seed", 5, "--minutes", 1, "-o", plain, check=0)
+    packed = tmp_path / "d.log.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    a = vg("decode", "--dbc", DEMO_DBC, "--format", "jsonl", plain, check=0).stdout
+    b = vg("decode", "--dbc", DEMO_DBC, "--format", "jsonl", packed, check=0).stdout
+    assert a == b and a.count("\n") > 10000
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(packed.read_bytes()[: len(packed.read_bytes()) // 2])
+    p = vg("decode", "--dbc", DEMO_DBC, "--format", "jsonl", cut)
+    assert p.returncode == 65 and "corrupt or cut short" in p.stderr
+    assert len(p.stdout.splitlines()) > 1000  # what was good is kept

@@ -80,7 +80,7 @@ struct PipelineService: Service {
         let logger = self.logger
         pipeline.onEnd = { failure in
             if let failure { logger.error("frame source failed; the API keeps serving what it has", metadata: ["error": "\(failure)"]) }
-            else { logger.info("replay finished; values will go stale") }
+            else if !pipeline.stopping { logger.info("replay finished; values will go stale") }
         }
         pipeline.start()
         try? await gracefulShutdown()

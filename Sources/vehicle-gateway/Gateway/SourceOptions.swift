@@ -3,7 +3,8 @@ import Foundation
 import VehicleState
 
 /// Where frames come from and how they map to VSS, shared by `run` and `mcp`. With no source
-/// given, the bundled demo drive is replayed in a loop.
+/// given, the bundled demo drive (DBC/demo_city_drive.log.gz, ten minutes made by `simulate`)
+/// is replayed in a loop.
 struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: "A configuration file (YAML: sources, mapping, api, log); flags override it.") var config: String?
     @Option(name: .long, help: "The VSS mapping (YAML). Default: DBC/demo_mapping.yaml.") var mapping: String?
@@ -40,7 +41,7 @@ struct SourceOptions: ParsableArguments {
             throw CLIFailure.exit("mapping has errors:\n\(error)", code: 65)
         }
         var s = GatewayPipeline.Sources()
-        s.replays = usesDemo ? [try DemoFiles.locate("demo_drive.log")] : replay
+        s.replays = usesDemo ? [try DemoFiles.locate("demo_city_drive.log.gz")] : replay
         s.interfaces = interface
         s.speed = speed ?? config?.speed ?? 1
         s.fast = fast || (config?.fast ?? false)

@@ -17,9 +17,12 @@ struct WatchdogService: Service {
         notifier.notify("READY=1\nSTATUS=serving")
         logger.info("notified systemd: ready")
         let interval = SystemdNotifier.watchdogInterval()
+        var next = ContinuousClock.now + (interval.map { $0 / 2 } ?? .seconds(3600))
         while !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval.map { $0 / 2 } ?? .seconds(3600))
+            try? await Task.sleep(for: .milliseconds(50))
             if Task.isShuttingDownGracefully { break }
+            guard ContinuousClock.now >= next else { continue }
+            next = ContinuousClock.now + (interval.map { $0 / 2 } ?? .seconds(3600))
             // A frame path that stopped answering (not one whose replay ended) withholds the ping.
             if interval != nil, pipeline.isResponsive { notifier.notify("WATCHDOG=1") }
         }

@@ -11,7 +11,8 @@ struct SimulateCommand: ParsableCommand {
         Reversing out of a parking space, legs between traffic lights (red ones with a stop,
         some with turns), a tunnel without GNSS, parking at the end. Every message at its
         GenMsgCycleTime with each ECU's clock drift and jitter, on a simulated 500 kbit/s bus.
-        The same --seed gives the same log. DBC/demo_drive.log is `simulate --seed 7 --minutes 10`.
+        The same --seed gives the same log. DBC/demo_city_drive.log.gz, the drive `run` plays by default, is
+        `simulate --seed 7 --minutes 10 | gzip -9 -n`.
         """)
 
     @Option(name: .long, help: "The seed: the same seed gives the same drive.") var seed: UInt64 = 7
