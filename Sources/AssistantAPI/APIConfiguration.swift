@@ -13,6 +13,10 @@ public struct APIConfiguration: Sendable {
     public var maxSubscriptionsPerConnection = 64
     /// A client whose socket accepts nothing for this long is disconnected.
     public var slowClientSeconds = 5.0
+    /// TLS: the certificate chain and its private key (PEM files). Plain HTTP when nil.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    public var usesTLS: Bool { tlsCertificatePath != nil }
 
     public init() {}
 

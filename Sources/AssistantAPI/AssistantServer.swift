@@ -2,6 +2,7 @@ import CANBus
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -35,6 +36,9 @@ public final class AssistantServer: Sendable {
     public static func validate(_ c: APIConfiguration) -> String? {
         if !c.isLoopback, c.token == nil {
             return "listening on \(c.host) (beyond loopback) requires a bearer token: pass --token or set api.token"
+        }
+        if (c.tlsCertificatePath == nil) != (c.tlsKeyPath == nil) {
+            return "TLS needs both a certificate chain (--tls-cert / api.tls_cert) and its key (--tls-key / api.tls_key)"
         }
         return nil
     }
@@ -154,14 +158,39 @@ public final class AssistantServer: Sendable {
         try await writer.finish(nil)
     }
 
+    public struct TLSSetupError: Error, CustomStringConvertible { public var description: String }
+
+    /// The server TLS configuration from the PEM files, or nil for plain HTTP.
+    func tlsConfiguration() throws(TLSSetupError) -> TLSConfiguration? {
+        guard let certPath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else { return nil }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certPath)
+            guard !chain.isEmpty else { throw TLSSetupError(description: "no certificate in \(certPath)") }
+            let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        } catch let e as TLSSetupError {
+            throw e
+        } catch {
+            throw TLSSetupError(description: "cannot load the TLS certificate \(certPath) or key \(keyPath): \(error)")
+        }
+    }
+
     /// The HTTP server as a service (run it in a ServiceGroup); `onListening` gets the port.
-    public func makeService(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some Service {
-        hub.start()
+    /// Throws when TLS is asked for and its files cannot be loaded.
+    public func makeService(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws(TLSSetupError) -> some Service {
         let router = buildRouter()
+        let plain = HTTPServerBuilder.http1WebSocketUpgrade(
+            webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: configuration.maxWebSocketMessageBytes, closeTimeout: .seconds(2))))
+        var server = plain
+        if let tls = try tlsConfiguration() {
+            do { server = try .tls(plain, tlsConfiguration: tls) } catch {
+                throw TLSSetupError(description: "cannot set up TLS: \(error)")
+            }
+        }
+        hub.start()
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router,
-                                           configuration: .init(ws: .init(maxFrameSize: configuration.maxWebSocketMessageBytes, closeTimeout: .seconds(2)))),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vehicle-gateway",
                                  availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },

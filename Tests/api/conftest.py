@@ -28,7 +28,7 @@ class Gateway:
         def pump():
             for line in self.proc.stderr:
                 self.stderr.append(line)
-                m = re.search(r"API on http://[^:]+:(\d+)", line)
+                m = re.search(r"API on https?://[^:]+:(\d+)", line)
                 if m:
                     self.port = int(m.group(1))
                     ready.set()

@@ -10,6 +10,8 @@ struct APIOptions: ParsableArguments {
     var token: String?
     @Option(name: .long, help: "Read the bearer token from this file.") var tokenFile: String?
     @Option(name: .long, help: "Give out latitude/longitude rounded to this many decimals (3 ≈ 110 m).") var locationDecimals: Int?
+    @Option(name: .long, help: "Serve HTTPS/WSS with this certificate chain (PEM).") var tlsCert: String?
+    @Option(name: .long, help: "The TLS certificate's private key (PEM).") var tlsKey: String?
 
     func validate() throws {
         if let listen, APIConfiguration.parseListen(listen) == nil { throw ValidationError("--listen takes HOST:PORT, not '\(listen)'") }
@@ -28,6 +30,8 @@ struct APIOptions: ParsableArguments {
             c.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         c.locationDecimals = locationDecimals ?? config?.locationDecimals
+        c.tlsCertificatePath = tlsCert ?? config?.tlsCert
+        c.tlsKeyPath = tlsKey ?? config?.tlsKey
         if !c.isLoopback, c.token == nil {
             var bytes = [UInt8](repeating: 0, count: 24)
             for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }

@@ -17,6 +17,7 @@ import Yams
 ///       listen: 127.0.0.1:8080
 ///       token_file: /etc/vehicle-gateway/token   # or token: ...
 ///       location_decimals: 3
+///       tls_cert: /etc/vehicle-gateway/cert.pem   # with tls_key: HTTPS and WSS
 ///     log:
 ///       level: info                    # trace debug info notice warning error critical
 ///       format: json                   # text or json
@@ -32,6 +33,8 @@ struct GatewayConfig {
     var token: String?
     var tokenFile: String?
     var locationDecimals: Int?
+    var tlsCert: String?
+    var tlsKey: String?
     var logLevel: String?
     var logFormat: String?
     var status: Bool?
@@ -60,7 +63,7 @@ struct GatewayConfig {
     static let sections: [String: [String]] = [
         "": ["mapping", "sources", "api", "log", "status"],
         "sources": ["interfaces", "replay", "speed", "loop", "fast"],
-        "api": ["listen", "token", "token_file", "location_decimals"],
+        "api": ["listen", "token", "token_file", "location_decimals", "tls_cert", "tls_key"],
         "log": ["level", "format"],
     ]
 
@@ -136,6 +139,8 @@ struct GatewayConfig {
                     case "token":
                         if let s = v.string, s.count >= 16 { c.token = s } else { fail(v, "api.token must be a string of at least 16 characters") }
                     case "token_file": c.tokenFile = file(v, "api.token_file")
+                    case "tls_cert": c.tlsCert = file(v, "api.tls_cert")
+                    case "tls_key": c.tlsKey = file(v, "api.tls_key")
                     default:
                         if let i = v.int, (0...8).contains(i) { c.locationDecimals = i } else { fail(v, "api.location_decimals must be 0 to 8") }
                     }

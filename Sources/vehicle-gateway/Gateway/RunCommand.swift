@@ -41,12 +41,18 @@ struct RunCommand: AsyncParsableCommand {
         let pipeline = GatewayPipeline(mapping: mapping, sources: sourceSpec)
         let server = AssistantServer(live: pipeline.live, configuration: configuration, registry: registry,
                                      logger: Logger(label: "vehicle-gateway.api"))
-        let scheme = "http"
+        let scheme = configuration.usesTLS ? "https" : "http"
         let ready = ReadySignal()
-        let api = server.makeService { port in
-            await ready.set()
-            logger.info("API listening", metadata: ["url": "\(scheme)://\(configuration.host):\(port)"])
-            FileHandle.standardError.write(Data("vehicle-gateway: API on \(scheme)://\(configuration.host):\(port) (context: /v1/context, VISS: ws://\(configuration.host):\(port)/, MCP: /mcp)\n".utf8))
+        let ws = configuration.usesTLS ? "wss" : "ws"
+        let api: any Service
+        do {
+            api = try server.makeService { port in
+                await ready.set()
+                logger.info("API listening", metadata: ["url": "\(scheme)://\(configuration.host):\(port)"])
+                FileHandle.standardError.write(Data("vehicle-gateway: API on \(scheme)://\(configuration.host):\(port) (context: /v1/context, VISS: \(ws)://\(configuration.host):\(port)/, MCP: /mcp)\n".utf8))
+            }
+        } catch {
+            throw CLIFailure.exit("\(error)", code: 66)
         }
         let frames = PipelineService(pipeline: pipeline, logger: logger)
         // Shut down in reverse order: first the open streams (SSE, VISS, MCP) are ended so the
