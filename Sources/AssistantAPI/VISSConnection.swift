@@ -1,5 +1,6 @@
 import CANBus
 import HummingbirdWebSocket
+import Synchronization
 import VehicleState
 
 /// One VISS v2 WebSocket client: get, subscribe and unsubscribe, with its subscriptions fed
@@ -26,7 +27,14 @@ actor VISSConnection {
     var subscriptions: [String: Subscription] = [:]
     var nextID = 1
     /// Wall time (ns) a write to the socket has been waiting since; 0 when none is.
-    var writeWaitingSince: Int64 = 0
+    let writeWaitingSince = Atomic<Int64>(0)
+    /// Every message goes through one queue and one writer, so the client sees them in the
+    /// order they were decided (an unsubscribe reply is never followed by that subscription's
+    /// notification). Messages waiting beyond `maxQueued` mean the client is not reading.
+    let outbox: AsyncStream<String>
+    let outboxInput: AsyncStream<String>.Continuation
+    let queued = Atomic<Int>(0)
+    static let maxQueued = 1024
 
     init(view: VehicleView, hub: ChangeHub, metrics: GatewayMetrics, limits: APIConfiguration, outbound: WebSocketOutboundWriter) {
         self.view = view
@@ -34,6 +42,7 @@ actor VISSConnection {
         self.metrics = metrics
         self.limits = limits
         self.outbound = outbound
+        (outbox, outboxInput) = AsyncStream<String>.makeStream()
     }
 
     /// Serves the connection until the client leaves or stalls.
@@ -55,42 +64,54 @@ actor VISSConnection {
                 for await _ in ticks { await self.onChange() }
             }
             group.addTask {
+                // The one writer.
+                for await text in self.outbox {
+                    self.writeWaitingSince.store(FrameClock.wallNanoseconds(), ordering: .relaxed)
+                    do { try await self.outbound.write(.text(text)) } catch { return }
+                    self.writeWaitingSince.store(0, ordering: .relaxed)
+                    self.queued.subtract(1, ordering: .relaxed)
+                }
+            }
+            group.addTask {
                 // A client whose socket takes nothing for `slowClientSeconds` is dropped.
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(250))
-                    if await self.stalled() { return }
+                    if self.stalled() { return }
                 }
             }
             await group.next()
             group.cancelAll()
         }
+        outboxInput.finish()
         for s in subscriptions.values { s.timer?.cancel() }
         metrics.adjust(.viss, by: -subscriptions.count - 1)
         subscriptions.removeAll()
     }
 
-    func stalled() -> Bool {
-        writeWaitingSince != 0 && Double(FrameClock.wallNanoseconds() - writeWaitingSince) / 1e9 > limits.slowClientSeconds
+    nonisolated func stalled() -> Bool {
+        let since = writeWaitingSince.load(ordering: .relaxed)
+        return (since != 0 && Double(FrameClock.wallNanoseconds() - since) / 1e9 > limits.slowClientSeconds)
+            || queued.load(ordering: .relaxed) > Self.maxQueued
     }
 
-    func send(_ text: String) async {
-        writeWaitingSince = FrameClock.wallNanoseconds()
-        try? await outbound.write(.text(text))
-        writeWaitingSince = 0
+    /// Queues a message (in order, without waiting for the socket).
+    func send(_ text: String) {
+        queued.add(1, ordering: .relaxed)
+        outboxInput.yield(text)
     }
 
-    func handle(_ text: String) async {
+    func handle(_ text: String) {
         switch VISSRequest.parse(text) {
         case .failure(let f):
-            await sendError(f.error, action: f.action, requestId: f.requestId)
+            sendError(f.error, action: f.action, requestId: f.requestId)
         case .success(.get(let path, let filters, let requestId)):
             switch resolve(path, filters) {
-            case .failure(let e): await sendError(e, action: "get", requestId: requestId)
+            case .failure(let e): sendError(e, action: "get", requestId: requestId)
             case .success(let paths):
                 let single = paths.count == 1 && !filters.contains { if case .paths = $0 { return true } else { return false } }
                 let readings = paths.map { ($0, view.reading($0)) }.filter { $0.1.value != nil }
                 if readings.isEmpty {
-                    await sendError(.unavailable("no value has been received for '\(path)' yet"), action: "get", requestId: requestId)
+                    sendError(.unavailable("no value has been received for '\(path)' yet"), action: "get", requestId: requestId)
                     return
                 }
                 var out = TextBuffer(capacity: 256)
@@ -99,16 +120,16 @@ actor VISSConnection {
                 out.append(", \"data\": ")
                 appendData(readings, single: single, &out)
                 Self.appendTs(&out)
-                await send(out.string)
+                send(out.string)
             }
         case .success(.subscribe(let path, let filters, let requestId)):
             guard subscriptions.count < limits.maxSubscriptionsPerConnection else {
-                await sendError(.tooMany("at most \(limits.maxSubscriptionsPerConnection) subscriptions per connection"),
+                sendError(.tooMany("at most \(limits.maxSubscriptionsPerConnection) subscriptions per connection"),
                                 action: "subscribe", requestId: requestId)
                 return
             }
             switch resolve(path, filters) {
-            case .failure(let e): await sendError(e, action: "subscribe", requestId: requestId)
+            case .failure(let e): sendError(e, action: "subscribe", requestId: requestId)
             case .success(let paths):
                 let id = String(nextID)
                 nextID += 1
@@ -128,18 +149,18 @@ actor VISSConnection {
                 }
                 subscriptions[id] = sub
                 metrics.adjust(.viss, by: 1)
-                await send(Self.subscriptionReply("subscribe", id, requestId))
+                send(Self.subscriptionReply("subscribe", id, requestId))
                 // The current value goes out at once (timebased ones wait for their period).
-                if sub.timer == nil { await notify(id) }
+                if sub.timer == nil { notify(id) }
             }
         case .success(.unsubscribe(let id, let requestId)):
             guard let sub = subscriptions.removeValue(forKey: id) else {
-                await sendError(.unavailable("no subscription '\(id)' on this connection"), action: "unsubscribe", requestId: requestId)
+                sendError(.unavailable("no subscription '\(id)' on this connection"), action: "unsubscribe", requestId: requestId)
                 return
             }
             sub.timer?.cancel()
             metrics.adjust(.viss, by: -1)
-            await send(Self.subscriptionReply("unsubscribe", id, requestId))
+            send(Self.subscriptionReply("unsubscribe", id, requestId))
         }
     }
 
@@ -161,11 +182,11 @@ actor VISSConnection {
     /// On every change-hub tick: each change-driven subscription sends what changed and passes
     /// its filters; one without change or range filters also hears when a value's state turns
     /// (fresh → stale and back), so a client learns that a value stopped being current.
-    func onChange() async {
-        for id in subscriptions.keys { await notify(id) }
+    func onChange() {
+        for id in subscriptions.keys { notify(id) }
     }
 
-    func notify(_ id: String) async {
+    func notify(_ id: String) {
         guard var sub = subscriptions[id], sub.timer == nil else { return }
         var readings: [(Int, VehicleView.Reading)] = []
         for (k, p) in sub.paths.enumerated() {
@@ -182,24 +203,24 @@ actor VISSConnection {
         }
         subscriptions[id] = sub
         guard !readings.isEmpty else { return }
-        await sendNotification(id, readings, single: sub.paths.count == 1)
+        sendNotification(id, readings, single: sub.paths.count == 1)
     }
 
-    func sendPeriodic(_ id: String) async {
+    func sendPeriodic(_ id: String) {
         guard let sub = subscriptions[id] else { return }
         let readings = sub.paths.map { ($0, view.reading($0)) }.filter { $0.1.value != nil }
         guard !readings.isEmpty else { return }
-        await sendNotification(id, readings, single: sub.paths.count == 1)
+        sendNotification(id, readings, single: sub.paths.count == 1)
     }
 
-    func sendNotification(_ id: String, _ readings: [(Int, VehicleView.Reading)], single: Bool) async {
+    func sendNotification(_ id: String, _ readings: [(Int, VehicleView.Reading)], single: Bool) {
         var out = TextBuffer(capacity: 256)
         out.append("{\"action\": \"subscription\", \"subscriptionId\": ")
         out.appendJSONString(id)
         out.append(", \"data\": ")
         appendData(readings, single: single, &out)
         Self.appendTs(&out)
-        await send(out.string)
+        send(out.string)
         for (_, r) in readings { metrics.recordPublished(receivedNanoseconds: r.receivedNanoseconds ?? 0) }
     }
 
@@ -221,8 +242,8 @@ actor VISSConnection {
         if !single { out.append("]") }
     }
 
-    func sendError(_ e: VISSError, action: String?, requestId: String?) async {
-        await send(Self.errorMessage(e, action: action, requestId: requestId))
+    func sendError(_ e: VISSError, action: String?, requestId: String?) {
+        send(Self.errorMessage(e, action: action, requestId: requestId))
     }
 
     static func errorMessage(_ e: VISSError, action: String?, requestId: String?) -> String {
