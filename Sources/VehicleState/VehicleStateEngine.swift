@@ -74,14 +74,24 @@ public struct VehicleStateEngine {
         case changed
     }
 
+    /// What became of a frame, and whether it was shorter than its message (the signals that
+    /// did not fit were not decoded), so the caller counts without a second lookup.
+    public struct IngestResult: Sendable {
+        public var outcome: IngestOutcome
+        public var isShort: Bool
+        init(_ outcome: IngestOutcome, isShort: Bool = false) { self.outcome = outcome; self.isShort = isShort }
+    }
+
     /// Feeds one frame received on bus `bus` (index into `mapping.buses`).
     @discardableResult
-    public mutating func ingest(bus: Int, _ record: CANLogRecord) -> IngestOutcome {
+    public mutating func ingest(bus: Int, _ record: CANLogRecord) -> IngestResult {
         if latestTime.map({ record.timestamp > $0 }) ?? true { latestTime = record.timestamp }
-        guard let id = record.frame.id, let message = mapping.buses[bus].codec.index(of: id) else { return .unknownMessage }
+        let codec = mapping.buses[bus].codec
+        guard let id = record.frame.id, let message = codec.index(of: id) else { return IngestResult(.unknownMessage) }
+        let isShort = record.frame.length < Int(codec.codecs[message].message.length)
         let start = Int(mapping.bindingStart[bus][message]), count = Int(mapping.bindingCount[bus][message])
-        guard count > 0 else { return .notMapped }
-        switch record.frame { case .data, .fd: break; default: return .notMapped }
+        guard count > 0 else { return IngestResult(.notMapped, isShort: isShort) }
+        switch record.frame { case .data, .fd: break; default: return IngestResult(.notMapped, isShort: isShort) }
         values.withUnsafeMutableBufferPointer { out in
             record.frame.withPayload { mapping.buses[bus].codec.decode(messageAt: message, $0, into: out) }
         }
@@ -129,7 +139,7 @@ public struct VehicleStateEngine {
             tracker.update(samples: samples, timeouts: sourceTimeout, now: record.timestamp)
             context = tracker
         }
-        return changed ? .changed : .unchanged
+        return IngestResult(changed ? .changed : .unchanged, isShort: isShort)
     }
 
     static func wallClockNanoseconds() -> Int64 {

@@ -120,3 +120,28 @@ def test_replay_end_makes_values_stale_not_gone(gateway_factory, tmp_path):
     assert c["motion"] == "unknown"
     h = json.loads(g.curl("/healthz")[0])
     assert h["buses"][0]["state"] == "ended"
+
+
+def test_metrics_count_unknown_ids_and_short_frames_by_kind(gateway_factory, tmp_path):
+    # Two frames the DBC does not know, one short frame of a mapped message (VehicleSpeed, 8 bytes
+    # in the DBC, 2 here) and one of a message nothing maps (Doors), among good ones.
+    log = tmp_path / "errors.log"
+    log.write_text("\n".join([
+        "(1700000000.000000) vcan0 0D0#10270100000000F0",
+        "(1700000000.010000) vcan0 7FF#00",
+        "(1700000000.020000) vcan0 0D0#1027",
+        "(1700000000.030000) vcan0 2B0#01",
+        "(1700000000.040000) vcan0 12345678#0011",
+        "(1700000000.050000) vcan0 0D0#10270100000000F0",
+    ]) + "\n")
+    g = gateway_factory("--replay", log, "--mapping", DEMO_MAPPING)
+    wait_for(lambda: json.loads(g.curl("/healthz")[0])["buses"][0]["state"] == "ended", timeout=10)
+    body, _ = g.curl("/metrics")
+
+    def counter(kind):
+        m = re.search(rf'^vehicle_gateway_decode_errors_total\{{bus="powertrain",kind="{kind}"\}} (\d+)', body, re.M)
+        assert m, (kind, body)
+        return int(m.group(1))
+    assert counter("unknown_id") == 2
+    assert counter("short_frame") == 2
+    assert json.loads(g.curl("/healthz")[0])["buses"][0]["decode_errors"] == 4

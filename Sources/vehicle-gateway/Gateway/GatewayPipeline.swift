@@ -86,17 +86,15 @@ final class GatewayPipeline: @unchecked Sendable {
         counters.lastFrameWall.store(FrameClock.wallNanoseconds(), ordering: .relaxed)
         live.clock.noteFrame(record.timestamp.totalNanoseconds)
         if case .error = record.frame { counters.add(counters.errorFrames); return }
-        switch engine.ingest(bus: bus, record) {
+        let result = engine.ingest(bus: bus, record)
+        switch result.outcome {
         case .unknownMessage: counters.add(counters.unknownFrames)
         case .notMapped, .unchanged: break
         case .changed:
             publishContextIfChanged(at: record.timestamp)
             live.changes.signal()
         }
-        if let id = record.frame.id, let m = live.mapping.buses[bus].codec.index(of: id),
-           record.frame.length < Int(live.mapping.buses[bus].codec.codecs[m].message.length) {
-            counters.add(counters.shortFrames)
-        }
+        if result.isShort { counters.add(counters.shortFrames) }
     }
 
     /// A new context snapshot when one of its inputs changed, at most once a millisecond.
@@ -203,10 +201,8 @@ final class GatewayPipeline: @unchecked Sendable {
         var options = CANSocketOptions()
         options.receiveBufferBytes = 4 << 20
         let reader = CANReader(interfaces: sources.interfaces, options: options)
-        var busOfReader: [Int] = []
         for name in sources.interfaces {
             let b = bus(for: name)
-            busOfReader.append(b)
             live.buses[b].set(.up)
             live.buses[b].describeSource("socketcan " + name)
         }
@@ -231,7 +227,6 @@ final class GatewayPipeline: @unchecked Sendable {
                 b.add(b.kernelDrops, UInt64(newDrops))
             }
         })
-        _ = busOfReader
     }
 
     static func monotonicNanoseconds() -> Int64 {
