@@ -1,28 +1,19 @@
-# Sourced by scripts: installs the Debian packages the build needs (libsocketcan-dev for the
-# SocketCAN module's controller control), if they are missing.
-if ! pkg-config --exists libsocketcan 2>/dev/null; then
-    echo "== installing libsocketcan-dev (apt)" >&2
+# Sourced by scripts: installs the Debian packages the build and the tests need, if missing.
+
+# apt_install PKG...: installs the packages quietly; refreshes the package lists only when the
+# first attempt fails (a fresh machine may have none yet).
+apt_install() {
+    echo "== installing $* (apt)" >&2
     export DEBIAN_FRONTEND=noninteractive
-    as_root=""
+    local as_root=""
     [ "$(id -u)" = 0 ] || as_root=sudo
-    $as_root apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null 2>&1 ||
-        { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends libsocketcan-dev pkg-config >/dev/null; }
-fi
+    $as_root apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 ||
+        { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+# libsocketcan-dev: the SocketCAN module's controller control.
+pkg-config --exists libsocketcan 2>/dev/null || apt_install libsocketcan-dev pkg-config
 # curl: one of the real clients the API tests use.
-if ! command -v curl >/dev/null 2>&1; then
-    echo "== installing curl (apt)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    as_root=""
-    [ "$(id -u)" = 0 ] || as_root=sudo
-    $as_root apt-get install -y --no-install-recommends curl >/dev/null 2>&1 ||
-        { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends curl >/dev/null; }
-fi
+command -v curl >/dev/null 2>&1 || apt_install curl
 # zlib1g-dev: candump logs may be gzip-compressed (the bundled city drive is).
-if ! pkg-config --exists zlib 2>/dev/null; then
-    echo "== installing zlib1g-dev (apt)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    as_root=""
-    [ "$(id -u)" = 0 ] || as_root=sudo
-    $as_root apt-get install -y --no-install-recommends zlib1g-dev >/dev/null 2>&1 ||
-        { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends zlib1g-dev >/dev/null; }
-fi
+pkg-config --exists zlib 2>/dev/null || apt_install zlib1g-dev
