@@ -4,7 +4,8 @@
 #   2. the command-line tests (pytest driving the real binary, python-can as a second reader),
 #      and the assistant API against clients we did not write (curl, websockets, MCP Python SDK),
 #   3. the differential test against cantools on the DBC fixtures,
-#   4. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
+#   4. the deployable static binary, run in a root file system with only glibc and libsocketcan,
+#   5. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
 #      directly where the host kernel has vcan (scripts/vcan-vm.sh decides).
 # It installs what it needs (libsocketcan-dev, curl, a Python venv with cantools, python-can,
 # pytest, mcp and websockets, and for the VM qemu, busybox-static, can-utils and Debian's stock kernel).
@@ -25,8 +26,8 @@ echo "== assistant API with real clients (curl, websockets, the MCP Python SDK)"
 python -m pytest -q -p no:cacheprovider Tests/api
 echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
-echo "== release build (the end-to-end tests run the gateway as deployed)"
-swift build -c release --product vehicle-gateway
+echo "== deployable build: static release binary, checked in a root holding only glibc and libsocketcan"
+bash scripts/build-static.sh --check   # dist/vehicle-gateway: the end-to-end tests run it
 echo "== SocketCAN and the gateway end to end on a real vcan bus"
 bash scripts/vcan-vm.sh --setup
 bash scripts/vcan-vm.sh -- bash Tests/vcan/run-in-vm.sh

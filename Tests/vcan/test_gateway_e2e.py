@@ -15,10 +15,11 @@ import urllib.request
 from conftest import DEMO_LOG, ROOT, VG
 
 MAPPING = ROOT / "DBC" / "demo_mapping.yaml"
-# The gateway as deployed: the release build (scripts/test.sh builds it), which keeps up with
-# the drive even under the VM's software emulation; the debug build does not.
-RELEASE = ROOT / ".build" / "release" / "vehicle-gateway"
-GATEWAY = os.environ.get("VG_E2E_BIN", str(RELEASE if RELEASE.exists() else VG))
+# The gateway as deployed: the static release binary (scripts/build-static.sh, which
+# scripts/test.sh runs), else a release build; both keep up with the drive under the VM's
+# software emulation, the debug build does not.
+DEPLOYED = [ROOT / "dist" / "vehicle-gateway", ROOT / ".build" / "release" / "vehicle-gateway"]
+GATEWAY = os.environ.get("VG_E2E_BIN", next((str(p) for p in DEPLOYED if p.exists()), str(VG)))
 
 
 class Gateway:
