@@ -42,9 +42,19 @@ public enum DatabaseBuilder {
             warn(pos, "unknown-message", "\(what) names message id \(raw), which is not defined; ignored")
             return nil
         }
+        /// CM_, BA_ and VAL_ lines name a message's signals in the order SG_ lines gave them, so
+        /// the signal after the last one found is tried first (one compare, not a search).
+        var lastSignal = (raw: UInt32(0), message: -1, signal: -1)
         mutating func signalSlot(_ raw: UInt32?, _ name: String?, _ pos: SourcePosition, _ what: String) -> (Int, Int)? {
-            guard let mi = messageSlot(raw, pos, what), let name else { return nil }
-            if let si = signalNames[mi].firstIndex(of: name) { return (mi, si) }
+            guard let raw, let name else { return nil }
+            if lastSignal.message >= 0, lastSignal.raw == raw {
+                let names = signalNames[lastSignal.message]
+                let next = lastSignal.signal + 1
+                if next < names.count, names[next] == name { lastSignal.signal = next; return (lastSignal.message, next) }
+                if names[lastSignal.signal] == name { return (lastSignal.message, lastSignal.signal) }
+            }
+            guard let mi = messageSlot(raw, pos, what) else { return nil }
+            if let si = signalNames[mi].firstIndex(of: name) { lastSignal = (raw, mi, si); return (mi, si) }
             warn(pos, "unknown-signal", "\(what) names signal '\(name)', which message \(db.messages[mi].name) does not have; ignored")
             return nil
         }

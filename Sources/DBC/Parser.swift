@@ -99,6 +99,7 @@ public struct DBCParser {
 
     // MARK: tokens
 
+    @inline(__always)
     mutating func advance() throws(DBCError) {
         if let t = lookahead { current = t; lookahead = nil } else { current = try lexer.next() }
     }
@@ -141,6 +142,8 @@ public struct DBCParser {
         }
     }
 
+    // The error paths stay out of line so the inlined expect* helpers are a compare and a branch.
+    @inline(never)
     func fail(_ expected: String, at t: Token? = nil) -> DBCError {
         let t = t ?? current
         let p = position(t)
@@ -148,11 +151,18 @@ public struct DBCParser {
                         message: "expected \(expected), found \(describe(t))")
     }
 
-    mutating func expectPunct(_ c: Unicode.Scalar, _ context: String = "") throws(DBCError) {
-        guard isPunct(c) else { throw fail("'\(c)'" + (context.isEmpty ? "" : " \(context)")) }
+    @inline(__always)
+    mutating func expectPunct(_ c: Unicode.Scalar, _ context: StaticString = "") throws(DBCError) {
+        guard isPunct(c) else { throw failPunct(c, context) }
         try advance()
     }
 
+    @inline(never)
+    func failPunct(_ c: Unicode.Scalar, _ context: StaticString) -> DBCError {
+        fail("'\(c)'" + (context.utf8CodeUnitCount == 0 ? "" : " \(context)"))
+    }
+
+    @inline(__always)
     mutating func expectIdentifier(_ what: String) throws(DBCError) -> String {
         guard current.kind == .identifier else { throw fail(what) }
         let s = text(current)
@@ -160,6 +170,7 @@ public struct DBCParser {
         return s
     }
 
+    @inline(__always)
     mutating func expectString(_ what: String) throws(DBCError) -> String {
         guard current.kind == .string else { throw fail(what) }
         let s = unescape(current)
@@ -167,14 +178,16 @@ public struct DBCParser {
         return s
     }
 
-    mutating func expectNumber(_ what: String) throws(DBCError) -> DBCNumber {
-        guard current.kind == .number else { throw fail(what) }
+    @inline(__always)
+    mutating func expectNumber(_ what: StaticString) throws(DBCError) -> DBCNumber {
+        guard current.kind == .number else { throw fail("\(what)") }
         let n = number(current)
         try advance()
         return n
     }
 
-    mutating func expectInteger(_ what: String, in range: ClosedRange<Int64>) throws(DBCError) -> Int64 {
+    @inline(__always)
+    mutating func expectInteger(_ what: StaticString, in range: ClosedRange<Int64>) throws(DBCError) -> Int64 {
         let t = current
         let n = try expectNumber(what)
         guard let i = n.int64, range.contains(i) else {

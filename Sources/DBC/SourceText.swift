@@ -16,16 +16,18 @@ public struct SourceText: Sendable {
     public let bytes: [UInt8]
     public let encoding: Encoding
 
-    public init(fileName: String, data: [UInt8]) {
+    /// Takes `data` over: without a BOM the UTF-8 bytes are kept in place (a file's worth of
+    /// bytes is not copied just to append the NUL).
+    public init(fileName: String, data: consuming [UInt8]) {
         self.fileName = fileName
-        var body = data[...]
-        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
-        if Self.isValidUTF8(body) {
+        let hasBOM = data.starts(with: [0xEF, 0xBB, 0xBF])
+        if Self.isValidUTF8(data[(hasBOM ? 3 : 0)...]) {
             encoding = .utf8
-            var b = body.startIndex == 0 ? data : Array(body)  // no copy when there is no BOM
+            var b = hasBOM ? Array(data[3...]) : consume data
             b.append(0)
             bytes = b
         } else {
+            let body = data[(hasBOM ? 3 : 0)...]
             encoding = .cp1252
             var b: [UInt8] = []
             b.reserveCapacity(body.count + body.count / 8 + 1)
@@ -77,7 +79,7 @@ public struct SourceText: Sendable {
         if failure != 0 {
             throw DBCError(file: path, line: 0, column: 0, message: "cannot read: \(String(cString: strerror(failure)))")
         }
-        return SourceText(fileName: path, data: data)
+        return SourceText(fileName: path, data: consume data)
     }
 
     /// Strict UTF-8 validation (no overlongs, no surrogates, nothing above U+10FFFF), with an
