@@ -392,7 +392,9 @@ public struct DBCParser {
             let t = current
             let n = try expectNumber("a value")
             guard let v = n.integer else { throw fail("an integer value", at: t) }
-            entries.append(ValueLabel(value: v, label: try expectString("the label (a string) for value \(v)")))
+            // The message names the value, so it is built only when the label is missing.
+            guard current.kind == .string else { throw fail("the label (a string) for value \(v)") }
+            entries.append(ValueLabel(value: v, label: try expectString("the label")))
         }
         try expectPunct(";", "or another value and label")
         return entries

@@ -165,7 +165,7 @@ final class ParserTests: XCTestCase {
             ("BO_ 1 M 8 X\n", 1, 9, "':' after the message name"),
             ("BO_ x M: 8 X\n", 1, 5, "message id"),
             ("CM_ SG_ 1 S \"never closed;\n", 1, 13, "unterminated string"),
-            ("VAL_ 1 S 0 \"a\" 1 ;\n", 1, 18, "label"),
+            ("VAL_ 1 S 0 \"a\" 1 ;\n", 1, 18, "the label (a string) for value 1"),
             ("BO_ 1 M: 8 X\n SG_ S Q : 0|8@1+ (1,0) [0|0] \"\" X\n", 2, 8, "multiplex indicator"),
             ("BA_DEF_ BO_ \"A\" BOOL;\n", 1, 1, "INT, HEX, FLOAT, STRING or ENUM"),
             ("SG_ S : 0|8@1+ (1,0) [0|0] \"\" X\n", 1, 1, "BO_ before SG_"),
