@@ -4,6 +4,7 @@ replaying four buses at full load, CPU per 10 k frames/s. Reference in the same 
 decoding the same frames (CPU per 10 k frames) and its resident memory.
 
 Usage: python deploy_figures.py BINARY [STATIC_BINARY]
+  BINARY: the one measured, e.g. dist/vehicle-gateway (scripts/build-static.sh) as deployed.
 """
 import json
 import os
@@ -108,7 +109,9 @@ def four_bus_setup(tmp):
 def main():
     binary = sys.argv[1]
     static = sys.argv[2] if len(sys.argv) > 2 else None
-    print(f"binary size: {os.path.getsize(binary) / 2**20:.1f} MiB ({binary}, Swift runtime shared)")
+    dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
+    needs = re.findall(r"\(NEEDED\).*\[(.*)\]", dynamic)
+    print(f"binary size: {os.path.getsize(binary) / 2**20:.1f} MiB ({binary}); needs {', '.join(needs)}")
     if static and os.path.exists(static):
         subprocess.run(["strip", "-o", "/tmp/vg-static-stripped", static], check=True)
         libs = subprocess.run(["ldd", static], capture_output=True, text=True).stdout
