@@ -168,50 +168,63 @@ public struct MessageCodec: Sendable {
     public static func decode(_ payload: UnsafeRawBufferPointer, plan: UnsafeBufferPointer<SignalPlan>,
                               ranges: UnsafeBufferPointer<ClosedRange<Int64>>, into out: UnsafeMutableBufferPointer<DecodedValue>) {
         // Two zero-padded 80-byte buffers: the payload, and the payload's first 72 bytes reversed.
+        // A classic frame (at most 8 bytes, nearly all traffic) fills one word of each with a
+        // load and a byte swap instead of a memcpy call.
         var forward: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var reversed: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         let length = min(payload.count, 64)
         withUnsafeMutableBytes(of: &forward) { fwd in
-            withUnsafeMutableBytes(of: &reversed) { rev in
-                if length > 0 { fwd.baseAddress!.copyMemory(from: payload.baseAddress!, byteCount: length) }
-                let words = (length + 7) >> 3
-                let f = fwd.baseAddress!.assumingMemoryBound(to: UInt64.self)
-                let r = rev.baseAddress!.assumingMemoryBound(to: UInt64.self)
-                for k in 0..<words { r[8 - k] = f[k].byteSwapped }
-                let bases = (UnsafeRawPointer(fwd.baseAddress!), UnsafeRawPointer(rev.baseAddress!))
-                for p in plan {
-                    let slot = Int(p.signalIndex)
-                    if p.multiplexer != -1 {
-                        var active = false
-                        if p.multiplexer >= 0 {
-                            let parent = out[Int(plan[Int(p.multiplexer)].signalIndex)]
-                            if parent.state == .present {
-                                let v = Int64(bitPattern: parent.raw)
-                                var i = Int(p.rangeStart)
-                                let end = i + Int(p.rangeCount)
-                                while i < end {
-                                    if ranges[i].contains(v) { active = true; break }
-                                    i += 1
-                                }
+          withUnsafeMutableBytes(of: &reversed) { rev in
+            let f = fwd.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            let r = rev.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            if length == 8 {
+                f[0] = payload.loadUnaligned(as: UInt64.self)
+                r[8] = f[0].byteSwapped
+            } else if length < 8 {
+                var word: UInt64 = 0
+                for k in 0..<length { word |= UInt64(payload[k]) &<< UInt64(8 * k) }
+                f[0] = word.littleEndian
+                r[8] = f[0].byteSwapped
+            } else {
+                fwd.baseAddress!.copyMemory(from: payload.baseAddress!, byteCount: length)
+                for k in 0..<((length + 7) >> 3) { r[8 - k] = f[k].byteSwapped }
+            }
+            let bases = (UnsafeRawPointer(f), UnsafeRawPointer(r))
+            // Fields are read through the pointer: only those used are loaded, the plan entry is not copied.
+            for pi in plan.indices {
+                let p = plan.baseAddress! + pi
+                let slot = Int(p.pointee.signalIndex)
+                if p.pointee.multiplexer != -1 {
+                    var active = false
+                    if p.pointee.multiplexer >= 0 {
+                        let parent = out[Int(plan[Int(p.pointee.multiplexer)].signalIndex)]
+                        if parent.state == .present {
+                            let v = Int64(bitPattern: parent.raw)
+                            var i = Int(p.pointee.rangeStart)
+                            let end = i + Int(p.pointee.rangeCount)
+                            while i < end {
+                                if ranges[i].contains(v) { active = true; break }
+                                i += 1
                             }
                         }
-                        if !active { out[slot].state = .inactive; continue }
                     }
-                    if Int(p.requiredBytes) > length { out[slot].state = .missing; continue }
-                    let at = (p.buffer == 0 ? bases.0 : bases.1) + Int(p.byte)
-                    let s = UInt64(p.shift)
-                    let low = UInt64(littleEndian: at.loadUnaligned(as: UInt64.self)) &>> s
-                    // The ninth byte's bits, when the signal reaches it (shift 0 contributes nothing).
-                    let high = (UInt64(at.load(fromByteOffset: 8, as: UInt8.self)) &<< 1) &<< (63 &- s)
-                    let bits = (low | high) & p.mask
-                    let ss = UInt64(p.signShift)
-                    let raw = UInt64(bitPattern: Int64(bitPattern: bits &<< ss) &>> Int64(ss))
-                    out[slot].raw = raw
-                    let value = p.kind == .integer ? Double(Int64(bitPattern: raw)) : p.value(ofRaw: raw)
-                    out[slot].physical = value * p.factor + p.offset
-                    out[slot].state = .present
+                    if !active { out[slot].state = .inactive; continue }
                 }
+                if Int(p.pointee.requiredBytes) > length { out[slot].state = .missing; continue }
+                let at = (p.pointee.buffer == 0 ? bases.0 : bases.1) + Int(p.pointee.byte)
+                let s = UInt64(p.pointee.shift)
+                let low = UInt64(littleEndian: at.loadUnaligned(as: UInt64.self)) &>> s
+                // The ninth byte's bits, when the signal reaches it (shift 0 contributes nothing).
+                let high = (UInt64(at.load(fromByteOffset: 8, as: UInt8.self)) &<< 1) &<< (63 &- s)
+                let bits = (low | high) & p.pointee.mask
+                let ss = UInt64(p.pointee.signShift)
+                let raw = UInt64(bitPattern: Int64(bitPattern: bits &<< ss) &>> Int64(ss))
+                out[slot].raw = raw
+                let value = p.pointee.kind == .integer ? Double(Int64(bitPattern: raw)) : p.pointee.value(ofRaw: raw)
+                out[slot].physical = value * p.pointee.factor + p.pointee.offset
+                out[slot].state = .present
             }
+          }
         }
     }
 
