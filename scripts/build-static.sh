@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/system-deps.sh
+. scripts/lib/deploy-libs.sh
 command -v make >/dev/null && command -v gcc >/dev/null && command -v patch >/dev/null &&
     command -v xz >/dev/null || apt_install make gcc patch xz-utils
 
@@ -104,10 +105,7 @@ binary="$scratch/release/vehicle-gateway"
 # What the dynamic loader will be asked for must be glibc's and libsocketcan's, nothing else.
 needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
 for lib in $needed; do
-    case "$lib" in
-        libc.so.*|libm.so.*|libdl.so.*|libpthread.so.*|librt.so.*|ld-linux*.so.*|libsocketcan.so.*) ;;
-        *) echo "static build still needs $lib (all: $needed)" >&2; exit 1 ;;
-    esac
+    is_deploy_library "$lib" || { echo "static build still needs $lib (all: $needed)" >&2; exit 1; }
 done
 mkdir -p dist
 strip -o dist/vehicle-gateway "$binary"

@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${1:?usage: check-static.sh BINARY}
 . scripts/lib/system-deps.sh
+. scripts/lib/deploy-libs.sh
 command -v pkill >/dev/null || apt_install procps
 root=$(mktemp -d)
 gateway_pid=""
@@ -20,10 +21,7 @@ cp "$binary" "$root/bin/vehicle-gateway"
 cp DBC/demo_vehicle.dbc DBC/demo_mapping.yaml DBC/demo_drive.log DBC/demo_city_drive.log.gz "$root/data/"
 # The libraries, resolved by the loader; anything but glibc or libsocketcan fails the check.
 ldd "$binary" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
-    case "$(basename "$lib")" in
-        libc.so.*|libm.so.*|libdl.so.*|libpthread.so.*|librt.so.*|ld-linux*.so.*|libsocketcan.so.*) ;;
-        *) echo "FAIL: $binary needs $(basename "$lib")" >&2; exit 1 ;;
-    esac
+    is_deploy_library "$(basename "$lib")" || { echo "FAIL: $binary needs $(basename "$lib")" >&2; exit 1; }
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
 done

@@ -145,10 +145,15 @@ public struct CandumpReader: ~Copyable {
             let n = readInto(buffer.baseAddress! + end, buffer.count - end)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CANIOError(errno: errno, operation: gzip == nil ? "read \(fileName)" : "decompress \(fileName) (the gzip data is corrupt or cut short)")
+                throw CANIOError(errno: errno, operation: readOperation)
             }
             if n == 0 { eof = true } else { end += n }
         }
+    }
+
+    /// What a failed `readInto` was doing, for its error.
+    var readOperation: String {
+        gzip == nil ? "read \(fileName)" : "decompress \(fileName) (the gzip data is corrupt or cut short)"
     }
 
     /// read(2), or zlib's gzread for a compressed file (a corrupt one reads as an error).
@@ -169,7 +174,7 @@ public struct CandumpReader: ~Copyable {
             let n = readInto(buffer.baseAddress!, buffer.count)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CANIOError(errno: errno, operation: gzip == nil ? "read \(fileName)" : "decompress \(fileName) (the gzip data is corrupt or cut short)")
+                throw CANIOError(errno: errno, operation: readOperation)
             }
             if n == 0 { eof = true; return }
             end = n

@@ -93,7 +93,7 @@ public struct VehicleStateEngine {
         guard count > 0 else { return IngestResult(.notMapped, isShort: isShort) }
         switch record.frame { case .data, .fd: break; default: return IngestResult(.notMapped, isShort: isShort) }
         values.withUnsafeMutableBufferPointer { out in
-            record.frame.withPayload { mapping.buses[bus].codec.decode(messageAt: message, $0, into: out) }
+            record.frame.withPayload { codec.decode(messageAt: message, $0, into: out) }
         }
         let now = record.timestamp.totalNanoseconds
         var changed = false

@@ -49,15 +49,8 @@ struct GatewayConfig {
             throw Errors(messages: ["\(path): error: cannot read the configuration file"])
         }
         let (config, errors) = parse(text, fileName: path)
-        if !errors.isEmpty { throw Errors(messages: errors.sorted { place($0).lexicographicallyPrecedes(place($1)) }) }
+        if !errors.isEmpty { throw Errors(messages: errors) }
         return config
-    }
-
-    /// (line, column) of a "file:line:column: ..." message, for sorting.
-    static func place(_ message: String) -> [Int] {
-        let parts = message.split(separator: ":", maxSplits: 3)
-        guard parts.count >= 3 else { return [0, 0] }
-        return [Int(parts[parts.count - 3]) ?? 0, Int(parts[parts.count - 2]) ?? 0]
     }
 
     static let sections: [String: [String]] = [
@@ -67,12 +60,13 @@ struct GatewayConfig {
         "log": ["level", "format"],
     ]
 
+    /// The configuration, and its errors as `file:line:column: error: ...` in file order.
     static func parse(_ text: String, fileName: String) -> (GatewayConfig, [String]) {
         var c = GatewayConfig()
-        var errors: [String] = []
+        var errors: [(line: Int, column: Int, message: String)] = []
         let base = URL(fileURLWithPath: fileName).deletingLastPathComponent()
         func fail(_ n: Node?, _ m: String) {
-            errors.append("\(fileName):\(n?.mark?.line ?? 1):\(n?.mark?.column ?? 1): error: \(m)")
+            errors.append((n?.mark?.line ?? 1, n?.mark?.column ?? 1, m))
         }
         func file(_ n: Node, _ what: String, mustExist: Bool = true) -> String? {
             guard let s = n.string, !s.isEmpty else { fail(n, "\(what) must be a file path"); return nil }
@@ -156,6 +150,8 @@ struct GatewayConfig {
                 }
             }
         }
-        return (c, errors)
+        let messages = errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+            .map { "\(fileName):\($0.line):\($0.column): error: \($0.message)" }
+        return (c, messages)
     }
 }

@@ -14,15 +14,14 @@ struct StatusService: Service {
     func run() async throws {
         let tty = isatty(STDERR_FILENO) == 1
         let period: Duration = tty ? .milliseconds(500) : .seconds(10)
-        var next = ContinuousClock.now + period
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            // Short naps, so shutdown never waits for a whole period.
-            try? await Task.sleep(for: .milliseconds(50))
-            if Task.isShuttingDownGracefully { break }
-            guard ContinuousClock.now >= next else { continue }
-            next = ContinuousClock.now + period
-            let line = Self.line(view.context(), rate: metrics.frameRates().reduce(0, +), stale: view.stalePathCount())
-            FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
+        // Cancelled at graceful shutdown, so the sleep ends at once instead of after a period.
+        await cancelWhenGracefulShutdown { [view, metrics] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: period)
+                if Task.isCancelled { break }
+                let line = Self.line(view.context(), rate: metrics.frameRates().reduce(0, +), stale: view.stalePathCount())
+                FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
+            }
         }
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
     }

@@ -16,15 +16,18 @@ struct WatchdogService: Service {
         await ready.wait()
         notifier.notify("READY=1\nSTATUS=serving")
         logger.info("notified systemd: ready")
-        let interval = SystemdNotifier.watchdogInterval()
-        var next = ContinuousClock.now + (interval.map { $0 / 2 } ?? .seconds(3600))
-        while !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(50))
-            if Task.isShuttingDownGracefully { break }
-            guard ContinuousClock.now >= next else { continue }
-            next = ContinuousClock.now + (interval.map { $0 / 2 } ?? .seconds(3600))
-            // A frame path that stopped answering (not one whose replay ended) withholds the ping.
-            if interval != nil, pipeline.isResponsive { notifier.notify("WATCHDOG=1") }
+        if let interval = SystemdNotifier.watchdogInterval() {
+            // Cancelled at graceful shutdown, so the sleep ends at once instead of after a period.
+            await cancelWhenGracefulShutdown { [notifier, pipeline] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval / 2)
+                    if Task.isCancelled { break }
+                    // A frame path that stopped answering (not one whose replay ended) withholds the ping.
+                    if pipeline.isResponsive { notifier.notify("WATCHDOG=1") }
+                }
+            }
+        } else {
+            try? await gracefulShutdown()
         }
         notifier.notify("STOPPING=1")
     }
