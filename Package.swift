@@ -1,16 +1,22 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Data flows one way: CANBus ← DBC ← (SocketCAN, VehicleState) ← AssistantAPI ← vehicle-gateway.
-// A lower layer never imports a higher one; `DBC` alone is a complete codec with no server.
+// Data flows one way; a lower layer never imports a higher one:
+//   CANBus ← DBC ← (SocketCAN, VehicleState) ← Gateway (the frame path) ← AssistantAPI ← vehicle-gateway
+// CANBus and DBC need no C library: `DBC` alone is a complete codec. Reading gzip logs (CANLog)
+// needs zlib; controller control (CANControl) needs libsocketcan; nothing else does.
 let package = Package(
     name: "vehicle-gateway",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "CANBus", targets: ["CANBus"]),
+        .library(name: "CANLog", targets: ["CANLog"]),
         .library(name: "DBC", targets: ["DBC"]),
+        .library(name: "DecodeOutput", targets: ["DecodeOutput"]),
         .library(name: "SocketCAN", targets: ["SocketCAN"]),
+        .library(name: "CANControl", targets: ["CANControl"]),
         .library(name: "VehicleState", targets: ["VehicleState"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
+        .library(name: "Simulate", targets: ["Simulate"]),
         .library(name: "AssistantAPI", targets: ["AssistantAPI"]),
         .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
     ],
@@ -26,52 +32,65 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
+        // Frames, ids, timestamps, the candump line grammar; the shared clock, errno error and diagnostic.
+        .target(name: "CANBus"),
         // zlib, so candump logs may be gzip-compressed (*.log.gz).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "CANBus", dependencies: ["CZlib"]),
+        .target(name: "CANLog", dependencies: ["CANBus", "CZlib"]),
         .target(name: "DBC", dependencies: ["CANBus"]),
+        .target(name: "DecodeOutput", dependencies: ["CANBus", "DBC"]),
         // Kernel structs and recvmmsg/cmsg handling that Swift cannot express (CMSG_* are macros).
         .target(name: "CSocketCAN"),
+        .target(name: "SocketCAN", dependencies: ["CANBus", "CSocketCAN"]),
         // libsocketcan (Debian: libsocketcan-dev) for controller state, bit rate and restart.
         .systemLibrary(name: "CLibSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
-        .target(name: "SocketCAN", dependencies: ["CANBus", "CSocketCAN", "CLibSocketCAN"]),
+        .target(name: "CANControl", dependencies: ["CSocketCAN", "CLibSocketCAN"]),
         .target(name: "VehicleState", dependencies: [
             "CANBus", "DBC",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
+        // The frame path as a library: sources (replay, live), the one FramePath, the change feed.
+        .target(name: "Gateway", dependencies: [
+            "CANBus", "CANLog", "CSocketCAN", "SocketCAN", "VehicleState",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        // The demo car: a seeded city drive and the scripted short drive, as candump logs.
+        .target(name: "Simulate", dependencies: ["CANBus", "DBC"]),
         .target(name: "AssistantAPI", dependencies: [
-            "CANBus", "VehicleState",
+            "CANBus", "VehicleState", "Gateway",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "MCP", package: "swift-sdk"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "DBC", "SocketCAN", "VehicleState", "AssistantAPI",
+                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "MCP", package: "swift-sdk"),
-                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CANBusTests", dependencies: ["CANBus"]),
+        .testTarget(name: "CANBusTests", dependencies: ["CANBus", "CANLog"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
-        .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANBus"]),
-        .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "DBC", "CANBus"]),
+        .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CANBus"]),
+        .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "DBC", "CANBus", "CANLog"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "VehicleState", "CANBus", "CANLog", "SocketCAN", "Simulate", "DBC"]),
+        .testTarget(name: "SimulateTests", dependencies: ["Simulate", "DBC", "CANBus"]),
         .testTarget(name: "AssistantAPITests", dependencies: ["AssistantAPI", "VehicleState", "CANBus"]),
     ]
 )

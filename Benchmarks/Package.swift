@@ -5,7 +5,6 @@ import PackageDescription
 // compile the benchmark framework. Run with scripts/bench.sh (it also measures cantools).
 let package = Package(
     name: "vehicle-gateway-benchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "vehicle-gateway", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
@@ -16,6 +15,7 @@ let package = Package(
             name: "CodecFigures",
             dependencies: [
                 .product(name: "CANBus", package: "vehicle-gateway"),
+                .product(name: "CANLog", package: "vehicle-gateway"),
                 .product(name: "DBC", package: "vehicle-gateway"),
             ],
             path: "Benchmarks/CodecFigures"
@@ -25,6 +25,7 @@ let package = Package(
             name: "StateFigures",
             dependencies: [
                 .product(name: "CANBus", package: "vehicle-gateway"),
+                .product(name: "Gateway", package: "vehicle-gateway"),
                 .product(name: "VehicleState", package: "vehicle-gateway"),
             ],
             path: "Benchmarks/StateFigures"
@@ -34,6 +35,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CANBus", package: "vehicle-gateway"),
+                .product(name: "CANLog", package: "vehicle-gateway"),
                 .product(name: "DBC", package: "vehicle-gateway"),
             ],
             path: "Benchmarks/CodecBenchmarks",

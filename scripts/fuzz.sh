@@ -22,10 +22,9 @@ for target in "${targets[@]}"; do
     echo "== building $target fuzzer"
     flags=(-O -sanitize=fuzzer,address -parse-as-library)
     # CANBus as its own module (the DBC sources import it), then the target linked against it.
-    # (CANBus reads gzip through zlib: its module map is Sources/CZlib.)
-    swiftc "${flags[@]}" -I Sources/CZlib -wmo -module-name CANBus -emit-module -emit-module-path "$dir/CANBus.swiftmodule" \
+    swiftc "${flags[@]}" -wmo -module-name CANBus -emit-module -emit-module-path "$dir/CANBus.swiftmodule" \
         -c Sources/CANBus/*.swift -o "$dir/CANBus.o"
-    swiftc "${flags[@]}" -I "$dir" -I Sources/CZlib -module-name FuzzTarget "${sources[@]}" "$entry" "$dir/CANBus.o" -lz -o "$bin" \
+    swiftc "${flags[@]}" -I "$dir" -module-name FuzzTarget "${sources[@]}" "$entry" "$dir/CANBus.o" -o "$bin" \
         2> >(grep -v "Cannot export local symbol" >&2)
     if [ "$target" = dbc ]; then
         cp -n DBC/*.dbc Tests/Fixtures/dbc/*.dbc "$dir/corpus/" 2>/dev/null || true

@@ -1,5 +1,6 @@
 import CANBus
 import Foundation
+import Gateway
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -15,19 +16,20 @@ import VehicleState
 public final class AssistantServer: Sendable {
     public let configuration: APIConfiguration
     public let view: VehicleView
-    public let hub: ChangeHub
+    public let gateway: Gateway
     public let metrics: GatewayMetrics
     public let mcp: MCPVehicleServer
     let sessions: MCPHTTPSessions
     let logger: Logger
 
-    public init(live: LiveVehicleState, configuration: APIConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    /// The API over a gateway's state; its streams are consumers of the gateway's change feed.
+    public init(gateway: Gateway, configuration: APIConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                 logger: Logger = Logger(label: "vehicle-gateway.api")) {
         self.configuration = configuration
-        view = VehicleView(live: live, locationDecimals: configuration.locationDecimals)
-        hub = ChangeHub(live: live)
-        metrics = GatewayMetrics(view: view, hub: hub, registry: registry)
-        mcp = MCPVehicleServer(view: view, hub: hub, metrics: metrics)
+        self.gateway = gateway
+        view = VehicleView(state: gateway.state, locationDecimals: configuration.locationDecimals)
+        metrics = GatewayMetrics(view: view, gateway: gateway, registry: registry)
+        mcp = MCPVehicleServer(view: view, metrics: metrics)
         sessions = MCPHTTPSessions(factory: mcp, loopbackOnly: configuration.isLoopback)
         self.logger = logger
     }
@@ -61,7 +63,7 @@ public final class AssistantServer: Sendable {
         let router = Router(context: BasicWebSocketRequestContext.self)
         if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         router.add(middleware: MetricsMiddleware())
-        let view = self.view, metrics = self.metrics, hub = self.hub, sessions = self.sessions, limits = configuration
+        let view = self.view, metrics = self.metrics, sessions = self.sessions, limits = configuration
 
         router.get("/healthz") { _, _ in
             let (healthy, body) = metrics.healthJSON()
@@ -90,7 +92,7 @@ public final class AssistantServer: Sendable {
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                             body: ResponseBody { writer in
-                                try await Self.streamContext(view: view, hub: hub, metrics: metrics, interval: .seconds(1 / rate), writer: &writer)
+                                try await Self.streamContext(view: view, metrics: metrics, interval: .seconds(1 / rate), writer: &writer)
                             })
         }
         for method in [HTTPRequest.Method.post, .get, .delete] {
@@ -112,7 +114,7 @@ public final class AssistantServer: Sendable {
         }
         for path in ["/", "/viss"] {
             router.ws(RouterPath(path), shouldUpgrade: ws) { inbound, outbound, _ in
-                let connection = VISSConnection(view: view, hub: hub, metrics: metrics, limits: limits, outbound: outbound)
+                let connection = VISSConnection(view: view, metrics: metrics, limits: limits, outbound: outbound)
                 await connection.run(inbound: inbound)
             }
         }
@@ -120,40 +122,29 @@ public final class AssistantServer: Sendable {
     }
 
     /// Server-Sent Events: the context at once, then whenever it (or a part's state) changes,
-    /// at most once per `interval`; a comment line every 15 s keeps proxies from closing it.
-    static func streamContext(view: VehicleView, hub: ChangeHub, metrics: GatewayMetrics, interval: Duration,
+    /// at most once per `interval` (the change feed coalesces); a comment line every 15 s
+    /// without changes keeps proxies from closing it.
+    static func streamContext(view: VehicleView, metrics: GatewayMetrics, interval: Duration,
                               writer: inout any ResponseBodyWriter) async throws {
         metrics.adjust(.sse, by: 1)
         defer { metrics.adjust(.sse, by: -1) }
-        func signature(_ c: DrivingContext) -> [String] {
-            [c.speed.state.rawValue, c.location.state.rawValue, c.gear.state.rawValue, c.motion.rawValue]
+        let changes = view.state.feed.subscribe(.contextOnly, minimumInterval: interval, heartbeat: .seconds(15))
+        defer { changes.cancel() }
+        var event: UInt64 = 0
+        func send(_ writer: inout any ResponseBodyWriter) async throws {
+            event += 1
+            var out = TextBuffer(capacity: 512)
+            out.append("event: context\nid: ")
+            out.appendDecimal(event)
+            out.append("\ndata: ")
+            view.context().appendJSON(to: &out)  // ends with its newline
+            out.append("\n")
+            try await writer.write(ByteBuffer(bytes: out.bytes))
         }
-        var lastVersion = UInt64.max
-        var lastSignature: [String] = []
-        var lastSent = ContinuousClock.now - interval
-        var lastWrite = ContinuousClock.now
-        for await _ in hub.subscribe() {
-            let version = view.live.context.version
-            let context = view.context()
-            if version != lastVersion || signature(context) != lastSignature {
-                let wait = lastSent + interval - ContinuousClock.now
-                if wait > .zero { try await Task.sleep(for: wait) }
-                let current = view.context()
-                lastVersion = view.live.context.version
-                lastSignature = signature(current)
-                var out = TextBuffer(capacity: 512)
-                out.append("event: context\nid: ")
-                out.appendDecimal(lastVersion)
-                out.append("\ndata: ")
-                current.appendJSON(to: &out)  // ends with its newline
-                out.append("\n")
-                try await writer.write(ByteBuffer(bytes: out.bytes))
-                lastSent = ContinuousClock.now
-                lastWrite = lastSent
-            } else if ContinuousClock.now - lastWrite > .seconds(15) {
-                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                lastWrite = ContinuousClock.now
-            }
+        try await send(&writer)
+        for await batch in changes {
+            if batch.contextChanged { try await send(&writer) }
+            else { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
         }
         try await writer.finish(nil)
     }
@@ -187,7 +178,6 @@ public final class AssistantServer: Sendable {
                 throw TLSSetupError(description: "cannot set up TLS: \(error)")
             }
         }
-        hub.start()
         return Application(
             router: router,
             server: server,
@@ -197,8 +187,9 @@ public final class AssistantServer: Sendable {
             logger: logger)
     }
 
+    /// Ends every stream (they are change-feed subscriptions) and MCP session.
     public func shutdown() async {
-        hub.stop()
+        gateway.state.feed.stop()
         await sessions.closeAll()
     }
 }

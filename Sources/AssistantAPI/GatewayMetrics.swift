@@ -1,74 +1,76 @@
 import CANBus
-import Foundation
+import Gateway
 import Prometheus
 import Synchronization
 import VehicleState
 
-/// Prometheus metrics of the gateway, read from the live counters when scraped (the frame
-/// path only bumps plain atomics), plus the API's own: subscribers and publish latency.
+/// Prometheus metrics of the gateway, read from the frame path's counters when scraped (the
+/// frame path only bumps plain atomics), plus the API's own: subscribers and publish latency.
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let view: VehicleView
-    let hub: ChangeHub
+    let gateway: Gateway
     struct BusMetrics {
         let frames, unknown, short, errorFrames, drops: Counter
         let rate, up: Gauge
     }
-    struct State {
+    struct Scrape {
         var reported: [[UInt64]]  // per bus: frames, unknown, short, error frames, drops
-        var rateSample: [(time: Double, frames: UInt64)]
+        var rateSample: [(time: Int64, frames: UInt64)]
         var rates: [Double]
         var malformedReported: UInt64 = 0
     }
     let buses: [BusMetrics]
-    let state: Mutex<State>
+    let scrape: Mutex<Scrape>
     let malformed: Counter
     let stalePaths, paths, contextAge: Gauge
-    let vissSubscribers, sseSubscribers, mcpSessions, hubSubscribers: Gauge
-    /// Frame received by the gateway → notification handed to a subscriber's socket.
+    let vissSubscribers, sseSubscribers, mcpSessions, feedSubscribers: Gauge
+    /// Frame received by the gateway → change handed to a subscriber's socket.
     let publishLatency: DurationHistogram
     let vissCount = Atomic<Int>(0), sseCount = Atomic<Int>(0), mcpCount = Atomic<Int>(0)
 
-    public init(view: VehicleView, hub: ChangeHub, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    static func name(_ base: String, _ unit: String = "", _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "vehicle_gateway", metricName: base, unitName: unit, helpText: help)
+    }
+
+    public init(view: VehicleView, gateway: Gateway, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         self.view = view
-        self.hub = hub
-        buses = view.live.buses.map { b in
-            let l = [("bus", b.name)]
+        self.gateway = gateway
+        let decodeErrors = Self.name("decode_errors", "total", "Frames that could not be decoded, by reason")
+        buses = gateway.state.buses.names.map { name in
+            let l = [("bus", name)]
             return BusMetrics(
-                frames: registry.makeCounter(name: "vehicle_gateway_frames_total", labels: l, help: "CAN frames received"),
-                unknown: registry.makeCounter(name: "vehicle_gateway_decode_errors_total", labels: l + [("kind", "unknown_id")],
-                                              help: "Frames that could not be decoded, by reason"),
-                short: registry.makeCounter(name: "vehicle_gateway_decode_errors_total", labels: l + [("kind", "short_frame")],
-                                            help: "Frames that could not be decoded, by reason"),
-                errorFrames: registry.makeCounter(name: "vehicle_gateway_error_frames_total", labels: l, help: "CAN error frames"),
-                drops: registry.makeCounter(name: "vehicle_gateway_kernel_drops_total", labels: l,
-                                            help: "Frames the kernel dropped for want of socket buffer"),
-                rate: registry.makeGauge(name: "vehicle_gateway_frames_per_second", labels: l, help: "Frame rate over the last seconds"),
-                up: registry.makeGauge(name: "vehicle_gateway_bus_up", labels: l, help: "1 while the bus or replay delivers, else 0"))
+                frames: registry.makeCounter(descriptor: Self.name("frames", "total", "CAN frames received"), labels: l),
+                unknown: registry.makeCounter(descriptor: decodeErrors, labels: l + [("kind", "unknown_id")]),
+                short: registry.makeCounter(descriptor: decodeErrors, labels: l + [("kind", "short_frame")]),
+                errorFrames: registry.makeCounter(descriptor: Self.name("error_frames", "total", "CAN error frames"), labels: l),
+                drops: registry.makeCounter(descriptor: Self.name("kernel_drops", "total", "Frames the kernel dropped for want of socket buffer"), labels: l),
+                rate: registry.makeGauge(descriptor: Self.name("frames_per_second", "", "Frame rate over the last seconds"), labels: l),
+                up: registry.makeGauge(descriptor: Self.name("bus_up", "", "1 while the bus or replay delivers, else 0"), labels: l))
         }
-        malformed = registry.makeCounter(name: "vehicle_gateway_malformed_log_lines_total", help: "Replayed log lines that could not be parsed")
-        stalePaths = registry.makeGauge(name: "vehicle_gateway_stale_paths", help: "VSS paths whose value is older than its timeout")
-        paths = registry.makeGauge(name: "vehicle_gateway_paths", help: "Mapped VSS paths")
-        contextAge = registry.makeGauge(name: "vehicle_gateway_speed_age_seconds", help: "Age of the speed in the driving context")
-        vissSubscribers = registry.makeGauge(name: "vehicle_gateway_subscribers", labels: [("api", "viss")], help: "Open subscriptions and streams")
-        sseSubscribers = registry.makeGauge(name: "vehicle_gateway_subscribers", labels: [("api", "sse")], help: "Open subscriptions and streams")
-        mcpSessions = registry.makeGauge(name: "vehicle_gateway_subscribers", labels: [("api", "mcp")], help: "Open subscriptions and streams")
-        hubSubscribers = registry.makeGauge(name: "vehicle_gateway_change_feed_listeners", help: "Listeners on the change feed")
+        malformed = registry.makeCounter(descriptor: Self.name("malformed_log_lines", "total", "Replayed log lines that could not be parsed"))
+        stalePaths = registry.makeGauge(descriptor: Self.name("stale_paths", "", "VSS paths whose value is older than its timeout"))
+        paths = registry.makeGauge(descriptor: Self.name("paths", "", "Mapped VSS paths"))
+        contextAge = registry.makeGauge(descriptor: Self.name("speed_age_seconds", "", "Age of the speed in the driving context"))
+        let subscribers = Self.name("subscribers", "", "Open subscriptions and streams")
+        vissSubscribers = registry.makeGauge(descriptor: subscribers, labels: [("api", "viss")])
+        sseSubscribers = registry.makeGauge(descriptor: subscribers, labels: [("api", "sse")])
+        mcpSessions = registry.makeGauge(descriptor: subscribers, labels: [("api", "mcp")])
+        feedSubscribers = registry.makeGauge(descriptor: Self.name("change_feed_listeners", "", "Subscriptions to the change feed"))
         publishLatency = registry.makeDurationHistogram(
-            name: "vehicle_gateway_publish_latency_seconds",
-            buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-                      .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1)],
-            help: "From a frame decoded by the gateway to its change handed to a subscriber")
-        let n = view.live.buses.count
-        state = Mutex(State(reported: Array(repeating: [0, 0, 0, 0, 0], count: n), rateSample: Array(repeating: (0, 0), count: n),
-                            rates: Array(repeating: 0, count: n)))
+            descriptor: Self.name("publish_latency", "seconds", "From a frame received by the gateway to its change handed to a subscriber"),
+            buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+                      .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1)])
+        let n = gateway.state.buses.count
+        scrape = Mutex(Scrape(reported: Array(repeating: [0, 0, 0, 0, 0], count: n), rateSample: Array(repeating: (0, 0), count: n),
+                              rates: Array(repeating: 0, count: n)))
     }
 
     /// Records the delay since `receivedNanoseconds` (wall clock) for a value just sent.
     func recordPublished(receivedNanoseconds: Int64) {
         guard receivedNanoseconds > 0 else { return }
-        let d = FrameClock.wallNanoseconds() - receivedNanoseconds
+        let d = SystemClock.wallNanoseconds() - receivedNanoseconds
         if d >= 0 { publishLatency.record(.nanoseconds(d)) }
     }
 
@@ -81,16 +83,17 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
-    /// Frames per second of each bus, over at least the last second.
+    /// Frames per second of each bus, over at least the last second (monotonic clock).
     public func frameRates() -> [Double] {
-        let now = Date().timeIntervalSince1970
-        return state.withLock { s in
-            for (i, b) in view.live.buses.enumerated() {
-                let frames = b.frames.load(ordering: .relaxed)
+        let now = SystemClock.monotonicNanoseconds()
+        let table = gateway.state.buses
+        return scrape.withLock { s in
+            for i in 0..<table.count {
+                let frames = table.frames(i)
                 let last = s.rateSample[i]
                 if last.time == 0 { s.rateSample[i] = (now, frames); continue }
-                if now - last.time >= 1 {
-                    s.rates[i] = Double(frames &- last.frames) / (now - last.time)
+                if now - last.time >= 1_000_000_000 {
+                    s.rates[i] = Double(frames &- last.frames) / (Double(now - last.time) / 1e9)
                     s.rateSample[i] = (now, frames)
                 }
             }
@@ -101,10 +104,11 @@ public final class GatewayMetrics: Sendable {
     /// The Prometheus text exposition, brought up to date.
     public func render() -> [UInt8] {
         let rates = frameRates()
-        state.withLock { s in
-            for (i, b) in view.live.buses.enumerated() {
+        let statuses = gateway.state.buses.all
+        scrape.withLock { s in
+            for (i, b) in statuses.enumerated() {
                 let m = buses[i]
-                let now = [b.frames, b.unknownFrames, b.shortFrames, b.errorFrames, b.kernelDrops].map { $0.load(ordering: .relaxed) }
+                let now = [b.frames, b.unknownFrames, b.shortFrames, b.errorFrames, b.kernelDrops]
                 let counters = [m.frames, m.unknown, m.short, m.errorFrames, m.drops]
                 for k in 0..<5 where now[k] > s.reported[i][k] {
                     counters[k].increment(by: Int64(now[k] - s.reported[i][k]))
@@ -113,7 +117,7 @@ public final class GatewayMetrics: Sendable {
                 m.rate.set(to: rates[i])
                 m.up.set(to: b.state == .up ? 1.0 : 0.0)
             }
-            let bad = view.live.malformedLines.load(ordering: .relaxed)
+            let bad = gateway.control.malformedLines
             if bad > s.malformedReported { malformed.increment(by: Int64(bad - s.malformedReported)); s.malformedReported = bad }
         }
         stalePaths.set(to: Double(view.stalePathCount()))
@@ -122,34 +126,32 @@ public final class GatewayMetrics: Sendable {
         vissSubscribers.set(to: Double(vissCount.load(ordering: .relaxed)))
         sseSubscribers.set(to: Double(sseCount.load(ordering: .relaxed)))
         mcpSessions.set(to: Double(mcpCount.load(ordering: .relaxed)))
-        hubSubscribers.set(to: Double(hub.subscriberCount))
+        feedSubscribers.set(to: Double(gateway.state.feed.subscriberCount))
         return registry.emitToBuffer()
     }
 
     /// `/healthz`: the buses and sources with their state, and whether the context is live.
     public func healthJSON() -> (healthy: Bool, body: String) {
         let rates = frameRates()
-        let now = FrameClock.wallNanoseconds()
+        let now = SystemClock.wallNanoseconds()
         var out = TextBuffer(capacity: 512)
         var anyUp = false
         out.append("{\"buses\": [")
-        for (i, b) in view.live.buses.enumerated() {
+        for (i, b) in gateway.state.buses.all.enumerated() {
             if i > 0 { out.append(", ") }
-            let state = b.state
-            if state == .up { anyUp = true }
+            if b.state == .up { anyUp = true }
             out.append("{\"name\": "); out.appendJSONString(b.name)
             out.append(", \"interface\": ")
             if let f = b.interface { out.appendJSONString(f) } else { out.append("null") }
             out.append(", \"source\": "); out.appendJSONString(b.source)
-            out.append(", \"state\": \""); out.append(Self.name(of: state)); out.append("\"")
+            out.append(", \"state\": \""); out.append(b.state.name); out.append("\"")
             if !b.reason.isEmpty { out.append(", \"reason\": "); out.appendJSONString(b.reason) }
-            out.append(", \"frames\": "); out.appendDecimal(b.frames.load(ordering: .relaxed))
+            out.append(", \"frames\": "); out.appendDecimal(b.frames)
             out.append(", \"frames_per_s\": "); out.appendJSONNumber((rates[i] * 10).rounded() / 10)
-            out.append(", \"decode_errors\": "); out.appendDecimal(b.unknownFrames.load(ordering: .relaxed) &+ b.shortFrames.load(ordering: .relaxed))
-            out.append(", \"kernel_drops\": "); out.appendDecimal(b.kernelDrops.load(ordering: .relaxed))
+            out.append(", \"decode_errors\": "); out.appendDecimal(b.unknownFrames &+ b.shortFrames)
+            out.append(", \"kernel_drops\": "); out.appendDecimal(b.kernelDrops)
             out.append(", \"last_frame_age_s\": ")
-            let last = b.lastFrameWall.load(ordering: .relaxed)
-            if last > 0 { out.appendJSONNumber((Double(now - last) / 1e6).rounded() / 1e3) } else { out.append("null") }
+            if b.lastFrameWallNanoseconds > 0 { out.appendJSONNumber((Double(now - b.lastFrameWallNanoseconds) / 1e6).rounded() / 1e3) } else { out.append("null") }
             out.append("}")
         }
         let context = view.context()
@@ -157,20 +159,9 @@ public final class GatewayMetrics: Sendable {
         out.append("\", \"location\": \""); out.append(context.location.state.rawValue)
         out.append("\", \"gear\": \""); out.append(context.gear.state.rawValue)
         out.append("\"}, \"stale_paths\": "); out.appendDecimal(Int64(view.stalePathCount()))
-        out.append(", \"subscribers\": "); out.appendDecimal(Int64(hub.subscriberCount))
-        out.append(", \"uptime_s\": "); out.appendJSONNumber((Double(now - view.startedWall) / 1e6).rounded() / 1e3)
+        out.append(", \"subscribers\": "); out.appendDecimal(Int64(gateway.state.feed.subscriberCount))
+        out.append(", \"uptime_s\": "); out.appendJSONNumber((Double(now - gateway.state.startedWall) / 1e6).rounded() / 1e3)
         out.append(", \"status\": \""); out.append(anyUp ? "ok" : "degraded"); out.append("\"}\n")
         return (anyUp, out.string)
-    }
-
-    static func name(of state: BusCounters.State) -> StaticString {
-        switch state {
-        case .unknown: return "unknown"
-        case .up: return "up"
-        case .down: return "down"
-        case .busOff: return "bus-off"
-        case .errorPassive: return "error-passive"
-        case .ended: return "ended"
-        }
     }
 }

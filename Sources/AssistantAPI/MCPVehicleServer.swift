@@ -1,5 +1,6 @@
 import CANBus
 import Foundation
+import Gateway
 import MCP
 import Synchronization
 import VehicleState
@@ -8,16 +9,14 @@ import VehicleState
 /// `vehicle://context` resource with update notifications. One `Server` per client session.
 public struct MCPVehicleServer: Sendable {
     public let view: VehicleView
-    public let hub: ChangeHub
     public let metrics: GatewayMetrics
     public static let contextURI = "vehicle://context"
     public static let signalsURI = "vehicle://signals"
     /// Update notifications for one subscriber go out at most this often (coalesced).
     static let minimumNotifyInterval: Duration = .milliseconds(100)
 
-    public init(view: VehicleView, hub: ChangeHub, metrics: GatewayMetrics) {
+    public init(view: VehicleView, metrics: GatewayMetrics) {
         self.view = view
-        self.hub = hub
         self.metrics = metrics
     }
 
@@ -84,6 +83,17 @@ public struct MCPVehicleServer: Sendable {
             capabilities: .init(resources: .init(subscribe: true, listChanged: false), tools: .init(listChanged: false)))
         let subscribed = Mutex<Set<String>>([])
         let view = self.view
+        // One change-feed subscription per session; what it listens to follows the resources
+        // the client subscribed to. The heartbeat lets it notice a session that ended.
+        let changes = view.state.feed.subscribe(FeedInterest(paths: PathSet(count: 0), states: false, context: false),
+                                                minimumInterval: Self.minimumNotifyInterval, heartbeat: .seconds(10))
+        @Sendable func listen(to uris: Set<String>) {
+            changes.update { interest in
+                interest.context = uris.contains(Self.contextURI)
+                interest.paths = uris.contains(Self.signalsURI) ? nil : PathSet(count: 0)
+                interest.states = uris.contains(Self.signalsURI)
+            }
+        }
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: Self.tools) }
         await server.withMethodHandler(CallTool.self) { params in call(params.name, params.arguments ?? [:]) }
         await server.withMethodHandler(ListResources.self) { _ in
@@ -107,36 +117,27 @@ public struct MCPVehicleServer: Sendable {
             guard params.uri == Self.contextURI || params.uri == Self.signalsURI else {
                 throw MCPError.invalidParams("unknown resource '\(params.uri)'")
             }
-            subscribed.withLock { _ = $0.insert(params.uri) }
+            listen(to: subscribed.withLock { $0.insert(params.uri); return $0 })
             return Empty()
         }
         await server.withMethodHandler(ResourceUnsubscribe.self) { params in
-            subscribed.withLock { _ = $0.remove(params.uri) }
+            listen(to: subscribed.withLock { $0.remove(params.uri); return $0 })
             return Empty()
         }
-        // Update notifications: the context when it changes, the signals when any does.
-        let hub = self.hub, metrics = self.metrics
+        // Update notifications: the context when it changes, the signals when any does; the
+        // change feed coalesces them to at most one per `minimumNotifyInterval`.
+        let metrics = self.metrics
         Task { [weak server] in
             metrics.adjust(.mcp, by: 1)
-            defer { metrics.adjust(.mcp, by: -1) }
-            var seenContext = view.live.context.version, seenValues = view.live.store.version
-            var lastSent = ContinuousClock.now - Self.minimumNotifyInterval
-            for await _ in hub.subscribe() {
+            defer { metrics.adjust(.mcp, by: -1); changes.cancel() }
+            for await batch in changes {
                 guard let server else { return }
                 let uris = subscribed.withLock { $0 }
-                let contextChanged = view.live.context.version != seenContext
-                let valuesChanged = view.live.store.version != seenValues
-                guard (contextChanged && uris.contains(Self.contextURI)) || (valuesChanged && uris.contains(Self.signalsURI)) else { continue }
-                let wait = lastSent + Self.minimumNotifyInterval - ContinuousClock.now
-                if wait > .zero { try? await Task.sleep(for: wait) }
-                seenContext = view.live.context.version
-                seenValues = view.live.store.version
-                lastSent = ContinuousClock.now
                 do {
-                    if contextChanged, uris.contains(Self.contextURI) {
+                    if batch.contextChanged, uris.contains(Self.contextURI) {
                         try await server.notify(ResourceUpdatedNotification.message(.init(uri: Self.contextURI)))
                     }
-                    if valuesChanged, uris.contains(Self.signalsURI) {
+                    if !batch.changed.isEmpty || !batch.turned.isEmpty, uris.contains(Self.signalsURI) {
                         try await server.notify(ResourceUpdatedNotification.message(.init(uri: Self.signalsURI)))
                     }
                 } catch { return }  // the session is gone
@@ -174,7 +175,7 @@ public struct MCPVehicleServer: Sendable {
             switch Self.trafficLightRequest(arguments) {
             case .failure(let e): return fail(e.message)
             case .success(let request):
-                switch TrafficLightAdvisor.advise(request, context: view.live.currentContext() ?? view.context()) {
+                switch TrafficLightAdvisor.advise(request, context: view.state.context()) {
                 case .failure(.unavailable(let m)), .failure(.invalid(let m)): return fail(m)
                 case .success(let a): return ok(Self.json(a))
                 }

@@ -1,14 +1,16 @@
 import CANBus
+import Gateway
 import HummingbirdWebSocket
 import Synchronization
 import VehicleState
 
-/// One VISS v2 WebSocket client: get, subscribe and unsubscribe, with its subscriptions fed
-/// from the change hub. Notifications carry the latest value of each path (coalesced); a
-/// client that stops reading is disconnected rather than buffered for.
+/// One VISS v2 WebSocket client: get, subscribe and unsubscribe, its subscriptions fed from
+/// one change-feed subscription whose interest is the union of theirs. Notifications carry the
+/// latest value of each path (coalesced); a client that stops reading is disconnected rather
+/// than buffered for. Only the VISS filters and formatting are its own.
 actor VISSConnection {
     let view: VehicleView
-    let hub: ChangeHub
+    let changes: FeedSubscription
     let metrics: GatewayMetrics
     let limits: APIConfiguration
     let outbound: WebSocketOutboundWriter
@@ -17,8 +19,6 @@ actor VISSConnection {
         var paths: [Int]
         var filters: [VISSFilter]
         var lastSent: [Double?]
-        var lastState: [DrivingContext.State]
-        var seen: [UInt64]
         var timer: Task<Void, Never>?
         var hasValueFilter: Bool {
             filters.contains { switch $0 { case .change, .range: return true; default: return false } }
@@ -36,9 +36,9 @@ actor VISSConnection {
     let queued = Atomic<Int>(0)
     static let maxQueued = 1024
 
-    init(view: VehicleView, hub: ChangeHub, metrics: GatewayMetrics, limits: APIConfiguration, outbound: WebSocketOutboundWriter) {
+    init(view: VehicleView, metrics: GatewayMetrics, limits: APIConfiguration, outbound: WebSocketOutboundWriter) {
         self.view = view
-        self.hub = hub
+        changes = view.state.feed.subscribe(FeedInterest(paths: PathSet(count: view.paths.count), states: true, context: false))
         self.metrics = metrics
         self.limits = limits
         self.outbound = outbound
@@ -48,7 +48,7 @@ actor VISSConnection {
     /// Serves the connection until the client leaves or stalls.
     func run(inbound: WebSocketInboundStream) async {
         metrics.adjust(.viss, by: 1)
-        let ticks = hub.subscribe()
+        let changes = self.changes
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
@@ -61,12 +61,12 @@ actor VISSConnection {
                 } catch {}
             }
             group.addTask {
-                for await _ in ticks { await self.onChange() }
+                for await batch in changes { await self.onChange(batch) }
             }
             group.addTask {
                 // The one writer.
                 for await text in self.outbox {
-                    self.writeWaitingSince.store(FrameClock.wallNanoseconds(), ordering: .relaxed)
+                    self.writeWaitingSince.store(SystemClock.wallNanoseconds(), ordering: .relaxed)
                     do { try await self.outbound.write(.text(text)) } catch { return }
                     self.writeWaitingSince.store(0, ordering: .relaxed)
                     self.queued.subtract(1, ordering: .relaxed)
@@ -83,6 +83,7 @@ actor VISSConnection {
             group.cancelAll()
         }
         outboxInput.finish()
+        changes.cancel()
         for s in subscriptions.values { s.timer?.cancel() }
         metrics.adjust(.viss, by: -subscriptions.count - 1)
         subscriptions.removeAll()
@@ -90,7 +91,7 @@ actor VISSConnection {
 
     nonisolated func stalled() -> Bool {
         let since = writeWaitingSince.load(ordering: .relaxed)
-        return (since != 0 && Double(FrameClock.wallNanoseconds() - since) / 1e9 > limits.slowClientSeconds)
+        return (since != 0 && Double(SystemClock.wallNanoseconds() - since) / 1e9 > limits.slowClientSeconds)
             || queued.load(ordering: .relaxed) > Self.maxQueued
     }
 
@@ -133,9 +134,7 @@ actor VISSConnection {
             case .success(let paths):
                 let id = String(nextID)
                 nextID += 1
-                var sub = Subscription(paths: paths, filters: filters, lastSent: Array(repeating: nil, count: paths.count),
-                                       lastState: Array(repeating: .unavailable, count: paths.count),
-                                       seen: Array(repeating: 0, count: paths.count), timer: nil)
+                var sub = Subscription(paths: paths, filters: filters, lastSent: Array(repeating: nil, count: paths.count), timer: nil)
                 for f in filters {
                     if case .timebased(let period) = f {
                         sub.timer = Task { [weak self] in
@@ -148,10 +147,11 @@ actor VISSConnection {
                     }
                 }
                 subscriptions[id] = sub
+                updateInterest()
                 metrics.adjust(.viss, by: 1)
                 send(Self.subscriptionReply("subscribe", id, requestId))
                 // The current value goes out at once (timebased ones wait for their period).
-                if sub.timer == nil { notify(id) }
+                if sub.timer == nil { sendCurrent(id) }
             }
         case .success(.unsubscribe(let id, let requestId)):
             guard let sub = subscriptions.removeValue(forKey: id) else {
@@ -159,6 +159,7 @@ actor VISSConnection {
                 return
             }
             sub.timer?.cancel()
+            updateInterest()
             metrics.adjust(.viss, by: -1)
             send(Self.subscriptionReply("unsubscribe", id, requestId))
         }
@@ -179,31 +180,47 @@ actor VISSConnection {
         return below.isEmpty ? .failure(.unavailable(view.unknownPathMessage(path))) : .success(below)
     }
 
-    /// On every change-hub tick: each change-driven subscription sends what changed and passes
-    /// its filters; one without change or range filters also hears when a value's state turns
-    /// (fresh → stale and back), so a client learns that a value stopped being current.
-    func onChange() {
-        for id in subscriptions.keys { notify(id) }
+    /// The change feed wakes this connection for the paths its change-driven subscriptions use.
+    func updateInterest() {
+        var wanted = PathSet(count: view.paths.count)
+        for sub in subscriptions.values where sub.timer == nil { for p in sub.paths { wanted.insert(p) } }
+        changes.update { $0.paths = wanted }
     }
 
-    func notify(_ id: String) {
-        guard var sub = subscriptions[id], sub.timer == nil else { return }
+    /// A batch from the change feed: each change-driven subscription sends its paths that have
+    /// a new value and pass its filters; one without change or range filters also hears when a
+    /// value's state turns (fresh → stale and back), so a client learns that a value stopped
+    /// being current.
+    func onChange(_ batch: ChangeBatch) {
+        for (id, sub) in subscriptions where sub.timer == nil {
+            var readings: [(Int, VehicleView.Reading)] = []
+            var updated = sub
+            for (k, p) in sub.paths.enumerated() {
+                let changed = batch.changed.contains(p)
+                guard changed || (batch.turned.contains(p) && !sub.hasValueFilter) else { continue }
+                let r = view.reading(p)
+                guard let v = r.value else { continue }
+                if changed, !VISSFilter.passes(sub.filters, value: v, lastSent: sub.lastSent[k]) { continue }
+                updated.lastSent[k] = v
+                readings.append((p, r))
+            }
+            subscriptions[id] = updated
+            if !readings.isEmpty { sendNotification(id, readings, single: sub.paths.count == 1) }
+        }
+    }
+
+    /// The current values of a new subscription.
+    func sendCurrent(_ id: String) {
+        guard var sub = subscriptions[id] else { return }
         var readings: [(Int, VehicleView.Reading)] = []
         for (k, p) in sub.paths.enumerated() {
             let r = view.reading(p)
-            guard let v = r.value else { continue }
-            let changed = r.version > sub.seen[k]
-            let turned = r.state != sub.lastState[k] && !sub.hasValueFilter
-            guard changed || turned else { continue }
-            sub.seen[k] = r.version
-            sub.lastState[k] = r.state
-            if changed, !VISSFilter.passes(sub.filters, value: v, lastSent: sub.lastSent[k]) { continue }
+            guard let v = r.value, VISSFilter.passes(sub.filters, value: v, lastSent: nil) else { continue }
             sub.lastSent[k] = v
             readings.append((p, r))
         }
         subscriptions[id] = sub
-        guard !readings.isEmpty else { return }
-        sendNotification(id, readings, single: sub.paths.count == 1)
+        if !readings.isEmpty { sendNotification(id, readings, single: sub.paths.count == 1) }
     }
 
     func sendPeriodic(_ id: String) {

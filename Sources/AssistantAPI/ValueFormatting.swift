@@ -30,7 +30,7 @@ enum ValueFormat {
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 
-    static func nowISO8601() -> String { iso8601(nanoseconds: FrameClock.wallNanoseconds()) }
+    static func nowISO8601() -> String { iso8601(nanoseconds: SystemClock.wallNanoseconds()) }
 }
 
 /// Reduces the precision of positions given out, for consumers that should not get exact ones.

@@ -1,25 +1,24 @@
 import CANBus
+import Gateway
 import VehicleState
 
 /// The read-only view every API (HTTP, SSE, VISS, MCP) renders from: values with their
 /// timestamp and state, the driving context aged to now, precision applied. Nothing here can
 /// write to the store or send a frame.
 public final class VehicleView: Sendable {
-    public let live: LiveVehicleState
+    public let state: GatewayState
     let precision: LocationPrecision
     let pathIndex: [String: Int]
-    public let startedWall: Int64
 
-    public init(live: LiveVehicleState, locationDecimals: Int?) {
-        self.live = live
-        precision = LocationPrecision(decimals: locationDecimals, mapping: live.mapping)
+    public init(state: GatewayState, locationDecimals: Int?) {
+        self.state = state
+        precision = LocationPrecision(decimals: locationDecimals, mapping: state.mapping)
         var index: [String: Int] = [:]
-        for (i, p) in live.mapping.paths.enumerated() { index[p.name] = i }
+        for (i, p) in state.mapping.paths.enumerated() { index[p.name] = i }
         pathIndex = index
-        startedWall = FrameClock.wallNanoseconds()
     }
 
-    public var paths: [CompiledMapping.Path] { live.mapping.paths }
+    public var paths: [CompiledMapping.Path] { state.mapping.paths }
 
     public func index(of path: String) -> Int? { pathIndex[path] }
 
@@ -39,7 +38,7 @@ public final class VehicleView: Sendable {
     /// A path's value (precision applied), its state and timing, as of now.
     public struct Reading: Sendable {
         public var value: Double?
-        public var state: DrivingContext.State
+        public var state: ValueState
         public var timestampNanoseconds: Int64?
         public var ageSeconds: Double?
         public var receivedNanoseconds: Int64?
@@ -47,22 +46,16 @@ public final class VehicleView: Sendable {
     }
 
     public func reading(_ path: Int) -> Reading {
-        guard let (entry, state, age) = live.read(path) else {
+        guard let r = state.read(path) else {
             return Reading(value: nil, state: .unavailable, timestampNanoseconds: nil, ageSeconds: nil, receivedNanoseconds: nil, version: 0)
         }
-        return Reading(value: precision.apply(path: path, DrivingContext.clean(entry.value)), state: state, timestampNanoseconds: entry.timestampNanoseconds,
-                       ageSeconds: age, receivedNanoseconds: entry.receivedNanoseconds, version: entry.version)
+        return Reading(value: precision.apply(path: path, DrivingContext.clean(r.entry.value)), state: r.state,
+                       timestampNanoseconds: r.entry.timestampNanoseconds, ageSeconds: r.ageSeconds,
+                       receivedNanoseconds: r.entry.receivedNanoseconds, version: r.entry.version)
     }
 
-    /// The driving context now, precision applied; all parts unavailable before any frame.
-    public func context() -> DrivingContext {
-        if let c = live.currentContext() { return precision.apply(c) }
-        let unavailable = DrivingContext.Part<Double>(value: nil, state: .unavailable, ageSeconds: nil)
-        return DrivingContext(time: CANTimestamp(totalNanoseconds: live.clock.now()), speed: unavailable,
-                              location: .init(value: nil, state: .unavailable, ageSeconds: nil),
-                              gear: .init(value: nil, state: .unavailable, ageSeconds: nil),
-                              motion: .unknown, accelerationTrend: .unknown, acceleration: nil, distanceKm: 0)
-    }
+    /// The driving context now, precision applied.
+    public func context() -> DrivingContext { precision.apply(state.context()) }
 
     public func contextJSON() -> String {
         var out = TextBuffer(capacity: 512)
@@ -114,7 +107,5 @@ public final class VehicleView: Sendable {
     }
 
     /// Paths whose value is stale now (unavailable ones not counted).
-    public func stalePathCount() -> Int {
-        paths.indices.reduce(0) { $0 + (live.read($1)?.state == .stale ? 1 : 0) }
-    }
+    public func stalePathCount() -> Int { state.stalePathCount() }
 }

@@ -25,7 +25,7 @@ public enum CandumpParser {
     /// Parses one log or console line. `line` excludes the newline.
     public static func parse(
         _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
-    ) throws(CandumpError) -> CANLogRecord {
+    ) throws(Diagnostic) -> CANLogRecord {
         var cursor = Cursor(bytes: line, lineNumber: lineNumber)
         cursor.trimTrailingWhitespace()
         cursor.skipSpaces()
@@ -65,7 +65,7 @@ public enum CandumpParser {
     }
 
     @inline(__always)
-    static func parseTimestamp(_ c: inout Cursor) throws(CandumpError) -> CANTimestamp {
+    static func parseTimestamp(_ c: inout Cursor) throws(Diagnostic) -> CANTimestamp {
         let p = c.bytes.baseAddress!
         var i = c.index + 1  // "("
         let secondsStart = i
@@ -101,7 +101,7 @@ public enum CandumpParser {
 
     /// `id#data`, `id#R`, `id##<flags><data>` (the cansend/candump -l form).
     @inline(__always)
-    public static func parseFrame(_ c: inout Cursor) throws(CandumpError) -> CANFrame {
+    public static func parseFrame(_ c: inout Cursor) throws(Diagnostic) -> CANFrame {
         let idStart = c.index
         var raw: UInt32 = 0
         while let b = c.peek, let v = hexValue(b) {
@@ -157,7 +157,7 @@ public enum CandumpParser {
             c.index += 1
             var frame = CANFDFrame(id: id, length: 0, flags: flags)
             var count = 0
-            try withUnsafeMutableBytes(of: &frame.payload) { (out) throws(CandumpError) in
+            try withUnsafeMutableBytes(of: &frame.payload) { (out) throws(Diagnostic) in
                 count = try parseData(&c, into: out, max: 64)
             }
             guard CANFDLength.isValid(count) else {
@@ -169,7 +169,7 @@ public enum CandumpParser {
 
         var data: UInt64 = 0
         var count = 0
-        try withUnsafeMutableBytes(of: &data) { (out) throws(CandumpError) in
+        try withUnsafeMutableBytes(of: &data) { (out) throws(Diagnostic) in
             count = try parseData(&c, into: out, max: 8)
         }
         var len8: UInt8 = 0
@@ -183,7 +183,7 @@ public enum CandumpParser {
         return .data(CANDataFrame(id: id, data: data, length: UInt8(count), len8DLC: len8))
     }
 
-    static func parseRawDLC(_ c: inout Cursor) throws(CandumpError) -> UInt8 {
+    static func parseRawDLC(_ c: inout Cursor) throws(Diagnostic) -> UInt8 {
         guard let b = c.peek, let v = hexValue(b), v > 8 else {
             throw c.error("expected a raw DLC of 9 to F after '_'")
         }
@@ -193,7 +193,7 @@ public enum CandumpParser {
 
     /// Hex byte pairs with optional '.' separators, up to `max` bytes.
     @inline(__always)
-    static func parseData(_ c: inout Cursor, into out: UnsafeMutableRawBufferPointer, max: Int) throws(CandumpError) -> Int {
+    static func parseData(_ c: inout Cursor, into out: UnsafeMutableRawBufferPointer, max: Int) throws(Diagnostic) -> Int {
         let p = c.bytes.baseAddress!
         let end = c.end
         var i = c.index
@@ -242,7 +242,7 @@ public enum CandumpParser {
     }
 
     /// candump's default console view: `vcan0  123   [4]  DE AD BE EF`.
-    static func parseConsoleFrame(_ c: inout Cursor) throws(CandumpError) -> CANFrame {
+    static func parseConsoleFrame(_ c: inout Cursor) throws(Diagnostic) -> CANFrame {
         let idStart = c.index
         var raw: UInt32 = 0
         while let b = c.peek, let v = hexValue(b) {
@@ -266,7 +266,7 @@ public enum CandumpParser {
         c.skipSpaces()
         if extended, raw & errorFlag != 0 {
             var data: UInt64 = 0
-            let n = try withUnsafeMutableBytes(of: &data) { (out) throws(CandumpError) in try parseSpacedData(&c, into: out, count: min(length, 8)) }
+            let n = try withUnsafeMutableBytes(of: &data) { (out) throws(Diagnostic) in try parseSpacedData(&c, into: out, count: min(length, 8)) }
             c.index = c.end  // candump -e appends an explanation
             return .error(CANErrorFrame(errorClass: raw & CANID.extendedMask, data: data, length: UInt8(n)))
         }
@@ -282,18 +282,18 @@ public enum CandumpParser {
         if lengthDigits == 1 {
             // "[8]" is classic; FD lengths are printed with two digits ("[08]", "[12]").
             var data: UInt64 = 0
-            let n = try withUnsafeMutableBytes(of: &data) { (out) throws(CandumpError) in try parseSpacedData(&c, into: out, count: length) }
+            let n = try withUnsafeMutableBytes(of: &data) { (out) throws(Diagnostic) in try parseSpacedData(&c, into: out, count: length) }
             c.index = c.end  // candump -a appends ASCII
             return .data(CANDataFrame(id: id, data: data, length: UInt8(n)))
         }
         guard CANFDLength.isValid(length) else { throw c.error("a CAN FD frame of \(length) bytes is not a valid FD length") }
         var frame = CANFDFrame(id: id, length: UInt8(length))
-        _ = try withUnsafeMutableBytes(of: &frame.payload) { (out) throws(CandumpError) in try parseSpacedData(&c, into: out, count: length) }
+        _ = try withUnsafeMutableBytes(of: &frame.payload) { (out) throws(Diagnostic) in try parseSpacedData(&c, into: out, count: length) }
         c.index = c.end
         return .fd(frame)
     }
 
-    static func parseSpacedData(_ c: inout Cursor, into out: UnsafeMutableRawBufferPointer, count: Int) throws(CandumpError) -> Int {
+    static func parseSpacedData(_ c: inout Cursor, into out: UnsafeMutableRawBufferPointer, count: Int) throws(Diagnostic) -> Int {
         for i in 0..<count {
             guard let hi = c.peek, let h = hexValue(hi), c.index + 1 < c.end, let l = hexValue(c.bytes[c.index + 1]) else {
                 throw c.error("expected \(count) data bytes, found \(i)")
@@ -354,33 +354,20 @@ public struct Cursor {
         }
     }
 
-    func error(_ message: String, at position: Int? = nil) -> CandumpError {
+    func error(_ message: String, at position: Int? = nil) -> Diagnostic {
         let p = position ?? index
         var found = "end of line"
         if p < end {
             let b = bytes[p]
             found = (0x21...0x7E).contains(b) ? "'\(Character(UnicodeScalar(b)))'" : String(format2: b)
         }
-        return CandumpError(line: lineNumber, column: p + 1, message: message, found: found)
+        return Diagnostic(file: "<input>", line: lineNumber, column: p + 1, message: "\(message) (found \(found))")
     }
 }
 
 extension String {
     init(format2 b: UInt8) {
         self = "byte 0x" + String(b, radix: 16, uppercase: true)
-    }
-}
-
-/// A malformed candump line: where, what was expected, and what was there.
-public struct CandumpError: Error, Equatable, CustomStringConvertible, Sendable {
-    public var file: String?
-    public var line: Int
-    public var column: Int
-    public var message: String
-    public var found: String
-
-    public var description: String {
-        "\(file ?? "<input>"):\(line):\(column): error: \(message) (found \(found))"
     }
 }
 
@@ -406,53 +393,15 @@ public struct InterfaceNames: Sendable {
 
 extension CandumpParser {
     /// A frame in cansend syntax (`123#DEADBEEF`, `123#R`, `123##1AABB`), the whole text.
-    public static func parseFrameText(_ text: String) throws(CandumpError) -> CANFrame {
+    public static func parseFrameText(_ text: String) throws(Diagnostic) -> CANFrame {
         var copy = text
-        let result = copy.withUTF8 { utf8 -> Result<CANFrame, CandumpError> in
+        let result = copy.withUTF8 { utf8 -> Result<CANFrame, Diagnostic> in
             var cursor = Cursor(bytes: UnsafeRawBufferPointer(utf8), lineNumber: 1)
             cursor.trimTrailingWhitespace()
-            let parsed = Result { () throws(CandumpError) -> CANFrame in try parseFrame(&cursor) }
+            let parsed = Result { () throws(Diagnostic) -> CANFrame in try parseFrame(&cursor) }
             if case .success = parsed, !cursor.atEnd { return .failure(cursor.error("expected the end of the frame")) }
             return parsed
         }
         return try result.get()
-    }
-}
-
-extension CandumpWriter {
-    /// candump's default console line: `  vcan0  123   [4]  DE AD BE EF` (FD: `[12]`).
-    public static func appendConsoleLine(_ record: CANLogRecord, interfaceWidth: Int = 5, to out: inout TextBuffer) {
-        out.append("  ")
-        out.append(record.interface)
-        for _ in record.interface.utf8.count..<max(interfaceWidth, record.interface.utf8.count) { out.append(UInt8(ascii: " ")) }
-        out.append("  ")
-        switch record.frame {
-        case .error(let e):
-            out.appendHex(e.errorClass | CandumpParser.errorFlag, width: 8)
-            out.append("   [8]  ")
-            for i in 0..<8 { out.appendHexByte(e[byte: i]); out.append(UInt8(ascii: " ")) }
-            out.append("  ERRORFRAME\n")
-            return
-        case .remote(let r):
-            out.appendHex(r.id.value, width: r.id.isExtended ? 8 : 3)
-            out.append("   [")
-            out.appendDecimal(UInt64(r.dlc))
-            out.append("]  remote request\n")
-            return
-        case .data(let f):
-            out.appendHex(f.id.value, width: f.id.isExtended ? 8 : 3)
-            out.append("   [")
-            out.appendDecimal(UInt64(f.length))
-            out.append("] ")
-        case .fd(let f):
-            out.appendHex(f.id.value, width: f.id.isExtended ? 8 : 3)
-            out.append("  [")
-            out.appendDecimal(UInt64(f.length), minimumDigits: 2)
-            out.append("] ")
-        }
-        record.frame.withPayload { p in
-            for b in p { out.append(UInt8(ascii: " ")); out.appendHexByte(b) }
-        }
-        out.append(UInt8(ascii: "\n"))
     }
 }

@@ -64,4 +64,40 @@ public enum CandumpWriter {
         appendFrame(frame, to: &out)
         return out.string
     }
+
+    /// candump's default console line: `  vcan0  123   [4]  DE AD BE EF` (FD: `[12]`).
+    public static func appendConsoleLine(_ record: CANLogRecord, interfaceWidth: Int = 5, to out: inout TextBuffer) {
+        out.append("  ")
+        out.append(record.interface)
+        for _ in record.interface.utf8.count..<max(interfaceWidth, record.interface.utf8.count) { out.append(UInt8(ascii: " ")) }
+        out.append("  ")
+        switch record.frame {
+        case .error(let e):
+            out.appendHex(e.errorClass | CandumpParser.errorFlag, width: 8)
+            out.append("   [8]  ")
+            for i in 0..<8 { out.appendHexByte(e[byte: i]); out.append(UInt8(ascii: " ")) }
+            out.append("  ERRORFRAME\n")
+            return
+        case .remote(let r):
+            out.appendHex(r.id.value, width: r.id.isExtended ? 8 : 3)
+            out.append("   [")
+            out.appendDecimal(UInt64(r.dlc))
+            out.append("]  remote request\n")
+            return
+        case .data(let f):
+            out.appendHex(f.id.value, width: f.id.isExtended ? 8 : 3)
+            out.append("   [")
+            out.appendDecimal(UInt64(f.length))
+            out.append("] ")
+        case .fd(let f):
+            out.appendHex(f.id.value, width: f.id.isExtended ? 8 : 3)
+            out.append("  [")
+            out.appendDecimal(UInt64(f.length), minimumDigits: 2)
+            out.append("] ")
+        }
+        record.frame.withPayload { p in
+            for b in p { out.append(UInt8(ascii: " ")); out.appendHexByte(b) }
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
 }

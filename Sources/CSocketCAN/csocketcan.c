@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <linux/can/netlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -209,4 +210,16 @@ int vg_set_data_bitrate(const char *name, uint32_t bitrate) {
     if (!NLMSG_OK(h, (unsigned)got) || h->nlmsg_type != NLMSG_ERROR) return -EPROTO;
     struct nlmsgerr *err = NLMSG_DATA(h);
     return err->error;  /* 0 or -errno */
+}
+
+int vg_eventfd(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int vg_wait_readable(int fd, int64_t nanoseconds) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    struct timespec t = {.tv_sec = nanoseconds / 1000000000, .tv_nsec = nanoseconds % 1000000000};
+    int rc = ppoll(&p, 1, &t, NULL);
+    return rc < 0 ? -errno : rc;
 }

@@ -33,7 +33,7 @@ public enum DatabaseBuilder {
         }
 
         mutating func warn(_ pos: SourcePosition, _ check: String, _ text: String) {
-            db.warnings.append(DBCDiagnostic(.warning, file: syntax.fileName, position: pos, check: check, text))
+            db.warnings.append(Diagnostic(.warning, file: syntax.fileName, position: pos, check: check, text))
         }
 
         mutating func messageSlot(_ raw: UInt32?, _ pos: SourcePosition, _ what: String) -> Int? {

@@ -1,3 +1,4 @@
+import CANBus
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -38,7 +39,7 @@ struct Lexer {
         self.b = bytes
     }
 
-    mutating func next() throws(DBCError) -> Token {
+    mutating func next() throws(Diagnostic) -> Token {
             let n = b.count - 1  // the trailing NUL
             var sawNewline = index == 0
             // Skip whitespace and // comments.
@@ -89,7 +90,7 @@ struct Lexer {
                 let base = UnsafeRawPointer(b.baseAddress!)
                 while true {
                     guard i < n, let q = memchr(base + i, Int32(UInt8(ascii: "\"")), n - i) else {
-                        throw DBCError(file: source.fileName, line: token.line,
+                        throw Diagnostic(file: source.fileName, line: token.line,
                                        column: column(of: token.start, lineStart: token.lineStart),
                                        message: "unterminated string: expected a closing '\"'")
                     }

@@ -2,7 +2,7 @@ import CANBus
 
 /// Checks on a built database. Each check is a small independent pass; `Lint.run` runs them all.
 public enum Lint {
-    public typealias Check = @Sendable (Database) -> [DBCDiagnostic]
+    public typealias Check = @Sendable (Database) -> [Diagnostic]
 
     public static let checks: [(name: String, run: Check)] = [
         ("signal-length", signalLength),
@@ -16,15 +16,15 @@ public enum Lint {
     ]
 
     /// All diagnostics, the model builder's warnings included, in file order.
-    public static func run(_ db: Database) -> [DBCDiagnostic] {
+    public static func run(_ db: Database) -> [Diagnostic] {
         (db.warnings + checks.flatMap { $0.run(db) }).sorted { ($0.position, $0.message) < ($1.position, $1.message) }
     }
 
-    static func error(_ db: Database, _ pos: SourcePosition, _ check: String, _ text: String) -> DBCDiagnostic {
-        DBCDiagnostic(.error, file: db.fileName, position: pos, check: check, text)
+    static func error(_ db: Database, _ pos: SourcePosition, _ check: String, _ text: String) -> Diagnostic {
+        Diagnostic(.error, file: db.fileName, position: pos, check: check, text)
     }
-    static func warning(_ db: Database, _ pos: SourcePosition, _ check: String, _ text: String) -> DBCDiagnostic {
-        DBCDiagnostic(.warning, file: db.fileName, position: pos, check: check, text)
+    static func warning(_ db: Database, _ pos: SourcePosition, _ check: String, _ text: String) -> Diagnostic {
+        Diagnostic(.warning, file: db.fileName, position: pos, check: check, text)
     }
 
     static let signalLength: Check = { db in
@@ -71,7 +71,7 @@ public enum Lint {
     }
 
     static let overlap: Check = { db in
-        var out: [DBCDiagnostic] = []
+        var out: [Diagnostic] = []
         for m in db.messages {
             let valid = m.signals.filter { (1...64).contains($0.length) }
             let bits: [Set<Int>] = valid.map { s in
@@ -90,7 +90,7 @@ public enum Lint {
     }
 
     static let duplicateNames: Check = { db in
-        var out: [DBCDiagnostic] = []
+        var out: [Diagnostic] = []
         var messages: [String: Message] = [:]
         for m in db.messages {
             if let first = messages[m.name] {
@@ -125,7 +125,7 @@ public enum Lint {
     }
 
     static let multiplexer: Check = { db in
-        var out: [DBCDiagnostic] = []
+        var out: [Diagnostic] = []
         for m in db.messages {
             for s in m.signals {
                 guard let c = s.multiplexCondition else { continue }
@@ -152,7 +152,7 @@ public enum Lint {
     }
 
     static let frameLength: Check = { db in
-        var out: [DBCDiagnostic] = []
+        var out: [Diagnostic] = []
         for m in db.messages {
             if !m.id.isExtended, m.id.value > CANID.standardMask {
                 out.append(error(db, m.position, "frame-length", "message \(m.name) has standard id 0x\(String(m.id.value, radix: 16, uppercase: true)) above 0x7FF; set bit 31 for a 29-bit id"))
@@ -170,8 +170,8 @@ public enum Lint {
 
     static let scaling: Check = { db in
         db.messages.flatMap { m in
-            m.signals.flatMap { s -> [DBCDiagnostic] in
-                var out: [DBCDiagnostic] = []
+            m.signals.flatMap { s -> [Diagnostic] in
+                var out: [Diagnostic] = []
                 if s.factor == 0 { out.append(error(db, s.position, "scaling", "signal \(m.name).\(s.name) has factor 0")) }
                 if s.minimum > s.maximum {
                     out.append(warning(db, s.position, "scaling", "signal \(m.name).\(s.name) has minimum \(s.minimum) above maximum \(s.maximum)"))

@@ -153,17 +153,17 @@ public struct Database: Sendable {
     /// Relation attributes (BA_REL_): (object kind, node, message id, signal or env var, name) → value.
     public var relationAttributes: [(object: DBCObjectKind, node: String, id: CANID?, name: String?, attribute: String, value: AttributeValue)] = []
     /// What building the model noticed (a comment for a missing message, say).
-    public var warnings: [DBCDiagnostic] = []
+    public var warnings: [Diagnostic] = []
 
     public func message(named name: String) -> Message? { messages.first { $0.name == name } }
     public func message(id: CANID) -> Message? { messages.first { $0.id == id } }
 
     /// Parses and builds a database from a file.
-    public static func load(path: String) throws(DBCError) -> Database {
+    public static func load(path: String) throws(Diagnostic) -> Database {
         try DatabaseBuilder.build(DBCParser.parse(path: path))
     }
 
-    public static func parse(_ text: String, fileName: String = "<string>") throws(DBCError) -> Database {
+    public static func parse(_ text: String, fileName: String = "<string>") throws(Diagnostic) -> Database {
         try DatabaseBuilder.build(DBCParser.parse(SourceText(fileName: fileName, string: text)))
     }
 }

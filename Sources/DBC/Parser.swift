@@ -1,3 +1,4 @@
+import CANBus
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,19 +15,19 @@ public struct DBCParser {
     var current: Token
     var syntax: DBCFileSyntax
 
-    public static func parse(_ source: SourceText) throws(DBCError) -> DBCFileSyntax {
-        try source.bytes.withUnsafeBufferPointer { (bytes) throws(DBCError) -> DBCFileSyntax in
+    public static func parse(_ source: SourceText) throws(Diagnostic) -> DBCFileSyntax {
+        try source.bytes.withUnsafeBufferPointer { (bytes) throws(Diagnostic) -> DBCFileSyntax in
             var parser = try DBCParser(source: source, bytes: bytes)
             try parser.parseFile()
             return parser.syntax
         }
     }
 
-    public static func parse(path: String) throws(DBCError) -> DBCFileSyntax {
+    public static func parse(path: String) throws(Diagnostic) -> DBCFileSyntax {
         try parse(SourceText.load(path: path))
     }
 
-    init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) throws(DBCError) {
+    init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) throws(Diagnostic) {
         lexer = Lexer(source: source, bytes: bytes)
         syntax = DBCFileSyntax(fileName: source.fileName, encoding: source.encoding)
         syntax.statements.reserveCapacity(bytes.count / 48)  // a statement per ~50 bytes in practice
@@ -100,11 +101,11 @@ public struct DBCParser {
     // MARK: tokens
 
     @inline(__always)
-    mutating func advance() throws(DBCError) {
+    mutating func advance() throws(Diagnostic) {
         if let t = lookahead { current = t; lookahead = nil } else { current = try lexer.next() }
     }
 
-    mutating func peekNext() throws(DBCError) -> Token {
+    mutating func peekNext() throws(Diagnostic) -> Token {
         if let t = lookahead { return t }
         let t = try lexer.next()
         lookahead = t
@@ -144,26 +145,26 @@ public struct DBCParser {
 
     // The error paths stay out of line so the inlined expect* helpers are a compare and a branch.
     @inline(never)
-    func fail(_ expected: String, at t: Token? = nil) -> DBCError {
+    func fail(_ expected: String, at t: Token? = nil) -> Diagnostic {
         let t = t ?? current
         let p = position(t)
-        return DBCError(file: syntax.fileName, line: p.line, column: p.column,
+        return Diagnostic(file: syntax.fileName, line: p.line, column: p.column,
                         message: "expected \(expected), found \(describe(t))")
     }
 
     @inline(__always)
-    mutating func expectPunct(_ c: Unicode.Scalar, _ context: StaticString = "") throws(DBCError) {
+    mutating func expectPunct(_ c: Unicode.Scalar, _ context: StaticString = "") throws(Diagnostic) {
         guard isPunct(c) else { throw failPunct(c, context) }
         try advance()
     }
 
     @inline(never)
-    func failPunct(_ c: Unicode.Scalar, _ context: StaticString) -> DBCError {
+    func failPunct(_ c: Unicode.Scalar, _ context: StaticString) -> Diagnostic {
         fail("'\(c)'" + (context.utf8CodeUnitCount == 0 ? "" : " \(context)"))
     }
 
     @inline(__always)
-    mutating func expectIdentifier(_ what: String) throws(DBCError) -> String {
+    mutating func expectIdentifier(_ what: String) throws(Diagnostic) -> String {
         guard current.kind == .identifier else { throw fail(what) }
         let s = text(current)
         try advance()
@@ -171,7 +172,7 @@ public struct DBCParser {
     }
 
     @inline(__always)
-    mutating func expectString(_ what: String) throws(DBCError) -> String {
+    mutating func expectString(_ what: String) throws(Diagnostic) -> String {
         guard current.kind == .string else { throw fail(what) }
         let s = unescape(current)
         try advance()
@@ -179,7 +180,7 @@ public struct DBCParser {
     }
 
     @inline(__always)
-    mutating func expectNumber(_ what: StaticString) throws(DBCError) -> DBCNumber {
+    mutating func expectNumber(_ what: StaticString) throws(Diagnostic) -> DBCNumber {
         guard current.kind == .number else { throw fail("\(what)") }
         let n = number(current)
         try advance()
@@ -187,18 +188,18 @@ public struct DBCParser {
     }
 
     @inline(__always)
-    mutating func expectInteger(_ what: StaticString, in range: ClosedRange<Int64>) throws(DBCError) -> Int64 {
+    mutating func expectInteger(_ what: StaticString, in range: ClosedRange<Int64>) throws(Diagnostic) -> Int64 {
         let t = current
         let n = try expectNumber(what)
         guard let i = n.int64, range.contains(i) else {
             let p = position(t)
-            throw DBCError(file: syntax.fileName, line: p.line, column: p.column,
+            throw Diagnostic(file: syntax.fileName, line: p.line, column: p.column,
                            message: "expected \(what) (an integer from \(range.lowerBound) to \(range.upperBound)), found \(describe(t))")
         }
         return i
     }
 
-    mutating func expectMessageID() throws(DBCError) -> UInt32 {
+    mutating func expectMessageID() throws(Diagnostic) -> UInt32 {
         UInt32(try expectInteger("a message id", in: 0...0xFFFF_FFFF))
     }
 
@@ -294,7 +295,7 @@ public struct DBCParser {
 
     // MARK: file
 
-    mutating func parseFile() throws(DBCError) {
+    mutating func parseFile() throws(Diagnostic) {
         while current.kind != .end {
             guard current.kind == .identifier else {
                 throw fail("a section keyword (VERSION, BU_, BO_, SG_, CM_, BA_, VAL_, ...)")
@@ -340,8 +341,8 @@ public struct DBCParser {
         }
     }
 
-    mutating func skipUnknown(_ name: String, _ pos: SourcePosition) throws(DBCError) {
-        syntax.warnings.append(DBCDiagnostic(.warning, file: syntax.fileName, position: pos, check: "unknown-section",
+    mutating func skipUnknown(_ name: String, _ pos: SourcePosition) throws(Diagnostic) {
+        syntax.warnings.append(Diagnostic(.warning, file: syntax.fileName, position: pos, check: "unknown-section",
                                              "unknown section '\(name)' skipped"))
         syntax.statements.append(.unknown(keyword: name, pos))
         while current.kind != .end {
@@ -351,7 +352,7 @@ public struct DBCParser {
         }
     }
 
-    mutating func parseNewSymbols(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseNewSymbols(_ pos: SourcePosition) throws(Diagnostic) {
         try expectPunct(":", "after NS_")
         var symbols: [String] = []
         // The symbol list is the indented block under NS_; it ends at BS_ or at a line that starts in column 1.
@@ -362,7 +363,7 @@ public struct DBCParser {
         syntax.statements.append(.newSymbols(symbols, pos))
     }
 
-    mutating func parseBitTiming(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseBitTiming(_ pos: SourcePosition) throws(Diagnostic) {
         try expectPunct(":", "after BS_")
         if current.kind == .number, !current.startsLine {
             _ = try expectNumber("the baud rate")
@@ -376,7 +377,7 @@ public struct DBCParser {
         syntax.statements.append(.bitTiming(pos))
     }
 
-    mutating func parseNodes(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseNodes(_ pos: SourcePosition) throws(Diagnostic) {
         try expectPunct(":", "after BU_")
         var nodes: [(name: String, position: SourcePosition)] = []
         while current.kind == .identifier, !(current.startsLine && keyword(current) != nil) {
@@ -386,7 +387,7 @@ public struct DBCParser {
         syntax.statements.append(.nodes(nodes, pos))
     }
 
-    mutating func parseValueEntries() throws(DBCError) -> [ValueLabel] {
+    mutating func parseValueEntries() throws(Diagnostic) -> [ValueLabel] {
         var entries: [ValueLabel] = []
         while current.kind == .number {
             let t = current
@@ -400,12 +401,12 @@ public struct DBCParser {
         return entries
     }
 
-    mutating func parseValueTable(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseValueTable(_ pos: SourcePosition) throws(Diagnostic) {
         let name = try expectIdentifier("the value table name")
         syntax.statements.append(.valueTable(name: name, entries: try parseValueEntries(), pos))
     }
 
-    mutating func parseMessage(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseMessage(_ pos: SourcePosition) throws(Diagnostic) {
         let id = try expectMessageID()
         let name = try expectIdentifier("the message name")
         try expectPunct(":", "after the message name")
@@ -420,7 +421,7 @@ public struct DBCParser {
         syntax.statements.append(.message(message))
     }
 
-    mutating func parseSignal(_ pos: SourcePosition) throws(DBCError) -> SignalSyntax {
+    mutating func parseSignal(_ pos: SourcePosition) throws(Diagnostic) -> SignalSyntax {
         let name = try expectIdentifier("the signal name")
         var mux = ""
         if current.kind == .identifier {
@@ -468,7 +469,7 @@ public struct DBCParser {
         return !u.isEmpty && u.allSatisfy(\.isASCII) && u.allSatisfy(\.isNumber)
     }
 
-    mutating func parseTransmitters(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseTransmitters(_ pos: SourcePosition) throws(Diagnostic) {
         let id = try expectMessageID()
         try expectPunct(":", "after the message id")
         var nodes: [String] = []
@@ -481,7 +482,7 @@ public struct DBCParser {
         syntax.statements.append(.messageTransmitters(rawID: id, nodes: nodes, pos))
     }
 
-    mutating func parseEnvironmentVariable(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseEnvironmentVariable(_ pos: SourcePosition) throws(Diagnostic) {
         let name = try expectIdentifier("the environment variable name")
         try expectPunct(":", "after the environment variable name")
         let type = try expectInteger("the variable type (0 integer, 1 float, 2 string)", in: 0...2)
@@ -506,7 +507,7 @@ public struct DBCParser {
                                                       accessType: access, nodes: nodes, pos))
     }
 
-    mutating func parseComment(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseComment(_ pos: SourcePosition) throws(Diagnostic) {
         var object = DBCObjectKind.network
         var node: String?, rawID: UInt32?, name: String?
         if current.kind == .identifier {
@@ -526,7 +527,7 @@ public struct DBCParser {
         syntax.statements.append(.comment(object: object, node: node, rawID: rawID, name: name, text: text, pos))
     }
 
-    mutating func parseObjectKind(relation: Bool) throws(DBCError) -> DBCObjectKind {
+    mutating func parseObjectKind(relation: Bool) throws(Diagnostic) -> DBCObjectKind {
         guard current.kind == .identifier else { return .network }
         // Compared as bytes: this runs for every BA_ line, thousands in a large file.
         let k: DBCObjectKind?
@@ -544,12 +545,12 @@ public struct DBCParser {
         return k
     }
 
-    mutating func parseAttributeDefinition(_ pos: SourcePosition, relation: Bool) throws(DBCError) {
+    mutating func parseAttributeDefinition(_ pos: SourcePosition, relation: Bool) throws(Diagnostic) {
         let object = try parseObjectKind(relation: relation)
         let name = try expectString("the attribute name (a string)")
         let kindText = try expectIdentifier("the attribute type (INT, HEX, FLOAT, STRING or ENUM)")
         guard let kind = AttributeTypeSyntax.Kind(rawValue: kindText) else {
-            throw DBCError(file: syntax.fileName, line: pos.line, column: pos.column,
+            throw Diagnostic(file: syntax.fileName, line: pos.line, column: pos.column,
                            message: "expected the attribute type INT, HEX, FLOAT, STRING or ENUM, found '\(kindText)'")
         }
         var type = AttributeTypeSyntax(kind: kind)
@@ -568,13 +569,13 @@ public struct DBCParser {
         syntax.statements.append(.attributeDefinition(object: object, name: name, type: type, relation: relation, pos))
     }
 
-    mutating func parseAttributeValue() throws(DBCError) -> AttributeValueSyntax {
+    mutating func parseAttributeValue() throws(Diagnostic) -> AttributeValueSyntax {
         if current.kind == .string { return .string(try expectString("a value")) }
         if current.kind == .number { return .number(try expectNumber("a value")) }
         throw fail("the attribute value (a number or a string)")
     }
 
-    mutating func parseAttribute(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseAttribute(_ pos: SourcePosition) throws(Diagnostic) {
         let name = try expectString("the attribute name (a string)")
         let object = try parseObjectKind(relation: false)
         var rawID: UInt32?, objectName: String?, node: String?
@@ -590,7 +591,7 @@ public struct DBCParser {
         syntax.statements.append(.attribute(name: name, object: object, node: node, rawID: rawID, objectName: objectName, value: value, pos))
     }
 
-    mutating func parseAttributeRelation(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseAttributeRelation(_ pos: SourcePosition) throws(Diagnostic) {
         let name = try expectString("the attribute name (a string)")
         let object = try parseObjectKind(relation: true)
         guard object != .network else { throw fail("BU_SG_REL_, BU_EV_REL_ or BU_BO_REL_") }
@@ -610,7 +611,7 @@ public struct DBCParser {
         syntax.statements.append(.attribute(name: name, object: object, node: node, rawID: rawID, objectName: objectName, value: value, pos))
     }
 
-    mutating func parseValueDescriptions(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseValueDescriptions(_ pos: SourcePosition) throws(Diagnostic) {
         if current.kind == .number {
             let id = try expectMessageID()
             let signal = try expectIdentifier("the signal name")
@@ -621,7 +622,7 @@ public struct DBCParser {
         }
     }
 
-    mutating func parseSignalGroup(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseSignalGroup(_ pos: SourcePosition) throws(Diagnostic) {
         let id = try expectMessageID()
         let name = try expectIdentifier("the signal group name")
         let reps = try expectInteger("the repetitions", in: 0...Int64(Int32.max))
@@ -636,7 +637,7 @@ public struct DBCParser {
         syntax.statements.append(.signalGroup(rawID: id, name: name, repetitions: Int(reps), signals: signals, pos))
     }
 
-    mutating func parseSignalValueType(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseSignalValueType(_ pos: SourcePosition) throws(Diagnostic) {
         let id = try expectMessageID()
         let signal = try expectIdentifier("the signal name")
         if isPunct(":") { try advance() }
@@ -645,7 +646,7 @@ public struct DBCParser {
         syntax.statements.append(.signalValueType(rawID: id, signal: signal, type: Int(type), pos))
     }
 
-    mutating func parseMultiplexedValues(_ pos: SourcePosition) throws(DBCError) {
+    mutating func parseMultiplexedValues(_ pos: SourcePosition) throws(Diagnostic) {
         let id = try expectMessageID()
         let signal = try expectIdentifier("the multiplexed signal name")
         let mux = try expectIdentifier("the multiplexer signal name")

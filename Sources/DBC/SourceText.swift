@@ -1,3 +1,4 @@
+import CANBus
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -46,10 +47,10 @@ public struct SourceText: Sendable {
     }
 
     /// Reads a whole file with one `read` loop.
-    public static func load(path: String) throws(DBCError) -> SourceText {
+    public static func load(path: String) throws(Diagnostic) -> SourceText {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw DBCError(file: path, line: 0, column: 0, message: "cannot open: \(String(cString: strerror(errno)))")
+            throw Diagnostic(file: path, line: 0, column: 0, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         var st = stat()
@@ -77,7 +78,7 @@ public struct SourceText: Sendable {
             capacity *= 2
         }
         if failure != 0 {
-            throw DBCError(file: path, line: 0, column: 0, message: "cannot read: \(String(cString: strerror(failure)))")
+            throw Diagnostic(file: path, line: 0, column: 0, message: "cannot read: \(String(cString: strerror(failure)))")
         }
         return SourceText(fileName: path, data: consume data)
     }
@@ -138,19 +139,3 @@ public struct SourcePosition: Hashable, Sendable, Comparable, CustomStringConver
     public var description: String { "\(line):\(column)" }
 }
 
-/// A DBC problem at a place in a file, printed as compilers print them.
-public struct DBCError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var file: String
-    public var line: Int
-    public var column: Int
-    public var message: String
-
-    public init(file: String, line: Int, column: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-
-    public var description: String { "\(file):\(line):\(column): error: \(message)" }
-}

@@ -1,3 +1,4 @@
+import CANBus
 /// The DBC file as written: one node per statement, each with its source position.
 /// The descriptor model (`Database`) is built from this and knows nothing of syntax.
 public struct DBCFileSyntax: Sendable {
@@ -5,7 +6,7 @@ public struct DBCFileSyntax: Sendable {
     public var encoding: SourceText.Encoding
     public var statements: [DBCStatement] = []
     /// Problems that did not stop parsing (unknown sections skipped, for example).
-    public var warnings: [DBCDiagnostic] = []
+    public var warnings: [Diagnostic] = []
 }
 
 public enum DBCObjectKind: String, Sendable {
@@ -122,25 +123,11 @@ public enum DBCStatement: Sendable {
     case unknown(keyword: String, SourcePosition)
 }
 
-/// A warning or error tied to a place, as lint and the parser report them.
-public struct DBCDiagnostic: Sendable, CustomStringConvertible, Equatable {
-    public enum Severity: String, Sendable { case error, warning }
-    public var severity: Severity
-    public var file: String
-    public var position: SourcePosition
-    public var message: String
-    /// A short stable name for the check that produced it (`overlap`, `unknown-section`, ...).
-    public var check: String
-
+/// Lint and the parser report `Diagnostic`s; these build them from a DBC source position.
+extension Diagnostic {
     public init(_ severity: Severity, file: String, position: SourcePosition, check: String, _ message: String) {
-        self.severity = severity
-        self.file = file
-        self.position = position
-        self.message = message
-        self.check = check
+        self.init(file: file, line: position.line, column: position.column, severity: severity, message: message, check: check)
     }
 
-    public var description: String {
-        "\(file):\(position.line):\(position.column): \(severity.rawValue): \(message) [\(check)]"
-    }
+    public var position: SourcePosition { SourcePosition(line: line, column: column) }
 }

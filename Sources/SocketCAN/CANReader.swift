@@ -19,7 +19,8 @@ public final class CANReader: @unchecked Sendable {
     }
 
     public let interfaces: [String]
-    public let options: CANSocketOptions
+    /// Per interface: its socket's options (filters may differ per bus).
+    public let options: [CANSocketOptions]
     /// How often an interface that is gone is looked for again.
     public var retryMilliseconds: Int32 = 200
     var sockets: [CANSocket?]
@@ -27,7 +28,13 @@ public final class CANReader: @unchecked Sendable {
     var lastRetry: [Double]
 
     /// Opens every interface now; one that is missing or down is reported by `run` and waited for.
-    public init(interfaces: [String], options: CANSocketOptions = CANSocketOptions()) {
+    public convenience init(interfaces: [String], options: CANSocketOptions = CANSocketOptions()) {
+        self.init(interfaces: interfaces, options: Array(repeating: options, count: interfaces.count))
+    }
+
+    /// Each interface with options of its own.
+    public init(interfaces: [String], options: [CANSocketOptions]) {
+        precondition(options.count == interfaces.count, "one CANSocketOptions per interface")
         self.interfaces = interfaces
         self.options = options
         sockets = Array(repeating: nil, count: interfaces.count)
@@ -36,34 +43,36 @@ public final class CANReader: @unchecked Sendable {
     }
 
     /// Opens the socket of interface `i` now; throws when CAN itself is unsupported.
-    func open(_ i: Int, emit: (Event) -> Void, announce: Bool) throws(SocketCANError) {
+    func open(_ i: Int, emit: (Int, Event) -> Void, announce: Bool) throws(SystemError) {
         let name = interfaces[i]
         guard name == CANSocket.anyInterface || CANInterface(name).state == .up else { return }
         do {
-            sockets[i] = try CANSocket(interface: name, options: options)
+            sockets[i] = try CANSocket(interface: name, options: options[i])
             reportedDrops[i] = 0
-            if announce { emit(.interfaceUp(name)) }
+            if announce { emit(i, .interfaceUp(name)) }
         } catch {
             if error.isCANUnsupported { throw error }
             sockets[i] = nil
         }
     }
 
-    /// Reads until `shouldStop` returns true (checked at least every `tickMilliseconds`).
-    /// Throws only for problems no waiting can fix (no CAN in the kernel, a bad option).
-    public func run(tickMilliseconds: Int32 = 100, shouldStop: () -> Bool, emit: (Event) -> Void,
-                    ready: () -> Void = {}) throws(SocketCANError) {
+    /// Reads until `shouldStop` returns true (checked at least every `tickMilliseconds`), handing
+    /// each event to `emit` with the position of its interface in `interfaces`, so a caller
+    /// resolves what an interface means once, not per frame. Throws only for problems no
+    /// waiting can fix (no CAN in the kernel, a bad option).
+    public func run(tickMilliseconds: Int32 = 100, shouldStop: () -> Bool, emit: (Int, Event) -> Void,
+                    ready: () -> Void = {}) throws(SystemError) {
         for i in interfaces.indices {
             try open(i, emit: emit, announce: false)
             if sockets[i] == nil {
-                emit(.interfaceDown(interfaces[i], reason: CANInterface(interfaces[i]).state == .absent ? "no such interface" : "interface is down"))
+                emit(i, .interfaceDown(interfaces[i], reason: CANInterface(interfaces[i]).state == .absent ? "no such interface" : "interface is down"))
             }
         }
         ready()
         var fds = [Int32](repeating: -1, count: interfaces.count)
         var revents = [Int16](repeating: 0, count: interfaces.count)
         while !shouldStop() {
-            let now = Self.monotonicSeconds()
+            let now = SystemClock.monotonicSeconds()
             for i in interfaces.indices where sockets[i] == nil && now - lastRetry[i] >= Double(retryMilliseconds) / 1000 {
                 lastRetry[i] = now
                 try open(i, emit: emit, announce: true)
@@ -75,7 +84,7 @@ public final class CANReader: @unchecked Sendable {
                 continue
             }
             let ready = vg_poll_many(fds, &revents, Int32(fds.count), tickMilliseconds)
-            if ready < 0 { throw SocketCANError(errno: -ready, operation: "poll CAN sockets") }
+            if ready < 0 { throw SystemError(errno: -ready, operation: "poll CAN sockets") }
             if ready == 0 {
                 // Quiet bus: notice an interface set down (vcan delivers no error for that).
                 for i in interfaces.indices where sockets[i] != nil && interfaces[i] != CANSocket.anyInterface
@@ -90,13 +99,13 @@ public final class CANReader: @unchecked Sendable {
                     // Drain what is there now, a batch at a time.
                     while try socket.receive(timeoutMilliseconds: 0, { record in
                         if case .error(let e) = record.frame {
-                            emit(.busError(record, BusError(e)))
+                            emit(i, .busError(record, BusError(e)))
                         } else {
-                            emit(.frame(record))
+                            emit(i, .frame(record))
                         }
-                    }) == options.batchSize {}
+                    }) == options[i].batchSize {}
                     if socket.kernelDrops != reportedDrops[i] {
-                        emit(.kernelDrops(interface: interfaces[i], newDrops: socket.kernelDrops &- reportedDrops[i], total: socket.kernelDrops))
+                        emit(i, .kernelDrops(interface: interfaces[i], newDrops: socket.kernelDrops &- reportedDrops[i], total: socket.kernelDrops))
                         reportedDrops[i] = socket.kernelDrops
                     }
                 } catch {
@@ -110,17 +119,12 @@ public final class CANReader: @unchecked Sendable {
         }
     }
 
-    func lost(_ i: Int, reason: String, emit: (Event) -> Void) {
+    func lost(_ i: Int, reason: String, emit: (Int, Event) -> Void) {
         sockets[i] = nil
-        lastRetry[i] = Self.monotonicSeconds()
-        emit(.interfaceDown(interfaces[i], reason: reason))
+        lastRetry[i] = SystemClock.monotonicSeconds()
+        emit(i, .interfaceDown(interfaces[i], reason: reason))
     }
 
-    public static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 
     /// The same reading on a thread of its own, as an AsyncSequence. The buffer keeps the newest
     /// `bufferSize` events, so a slow consumer costs memory only up to that bound.
@@ -130,7 +134,7 @@ public final class CANReader: @unchecked Sendable {
         continuation.onTermination = { _ in stop.set() }
         let thread = ReaderThread {
             do {
-                try self.run(shouldStop: { stop.isSet }, emit: { continuation.yield($0) })
+                try self.run(shouldStop: { stop.isSet }, emit: { _, event in continuation.yield(event) })
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)

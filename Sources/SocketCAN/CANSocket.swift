@@ -38,7 +38,7 @@ public struct CANSocketOptions: Sendable {
 
 /// A raw CAN socket bound to one interface, or to all of them with the name `any` (as candump
 /// does): batched receive with kernel timestamps and the drop counter, and send. Thin: every
-/// failure is a `SocketCANError` carrying errno.
+/// failure is a `SystemError` carrying errno.
 public final class CANSocket: @unchecked Sendable {
     /// The interface name that binds to every CAN interface.
     public static let anyInterface = "any"
@@ -64,21 +64,25 @@ public final class CANSocket: @unchecked Sendable {
         return n
     }
 
-    public init(interface: String, options: CANSocketOptions = CANSocketOptions()) throws(SocketCANError) {
+    public init(interface: String, options: CANSocketOptions = CANSocketOptions()) throws(SystemError) {
         self.interface = interface
         self.options = options
         let index: Int32
         if interface == Self.anyInterface { index = 0 } else {
             guard let i = CANInterface(interface).index else {
-                throw SocketCANError(errno: ENODEV, operation: "open CAN socket on \(interface)")
+                throw SystemError(errno: ENODEV, operation: "open CAN socket on \(interface)")
             }
             index = i
         }
         let fd = vg_open_raw(index, options.canFD ? 1 : 0)
-        guard fd >= 0 else { throw SocketCANError(errno: -fd, operation: "open CAN socket on \(interface)") }
+        guard fd >= 0 else {
+            var e = SystemError(errno: -fd, operation: "open CAN socket on \(interface)")
+            if e.isCANUnsupported { e.operation += " (this kernel has no SocketCAN: load the can and can_raw modules)" }
+            throw e
+        }
         descriptor = fd
-        func check(_ rc: Int32, _ what: String) throws(SocketCANError) {
-            if rc < 0 { close(fd); throw SocketCANError(errno: -rc, operation: "\(what) on \(interface)") }
+        func check(_ rc: Int32, _ what: String) throws(SystemError) {
+            if rc < 0 { close(fd); throw SystemError(errno: -rc, operation: "\(what) on \(interface)") }
         }
         try check(vg_set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1), "enable SO_TIMESTAMPNS")
         try check(vg_set_int_option(fd, SOL_SOCKET, 40 /* SO_RXQ_OVFL */, 1), "enable SO_RXQ_OVFL")
@@ -98,7 +102,7 @@ public final class CANSocket: @unchecked Sendable {
         }
         guard let b = vg_rx_batch_create(Int32(max(1, options.batchSize))) else {
             close(fd)
-            throw SocketCANError(errno: ENOMEM, operation: "allocate receive batch")
+            throw SystemError(errno: ENOMEM, operation: "allocate receive batch")
         }
         batch = b
     }
@@ -111,9 +115,9 @@ public final class CANSocket: @unchecked Sendable {
     /// Waits up to `timeoutMilliseconds` (-1 forever) and hands each received frame to `body`;
     /// returns how many there were (0 on timeout). One recvmmsg call per batch.
     @discardableResult
-    public func receive(timeoutMilliseconds: Int32, _ body: (CANLogRecord) -> Void) throws(SocketCANError) -> Int {
+    public func receive(timeoutMilliseconds: Int32, _ body: (CANLogRecord) -> Void) throws(SystemError) -> Int {
         let n = vg_rx_batch_receive(descriptor, batch, timeoutMilliseconds)
-        if n < 0 { throw SocketCANError(errno: -n, operation: "receive on \(interface)") }
+        if n < 0 { throw SystemError(errno: -n, operation: "receive on \(interface)") }
         let slots = vg_rx_batch_slots(batch)!
         for i in 0..<Int(n) {
             let slot = slots[i]
@@ -123,7 +127,7 @@ public final class CANSocket: @unchecked Sendable {
             if slot.ts_nsec >= 0 {
                 timestamp = CANTimestamp(seconds: slot.ts_sec, nanoseconds: UInt32(slot.ts_nsec), fractionDigits: 6)
             } else {
-                timestamp = Self.now()
+                timestamp = SystemClock.wallTimestamp()
             }
             body(CANLogRecord(timestamp: timestamp, interface: name(ofIndex: slot.ifindex), frame: frame))
         }
@@ -131,22 +135,16 @@ public final class CANSocket: @unchecked Sendable {
     }
 
     /// Sends one frame (classic, remote or FD); error frames cannot be sent.
-    public func send(_ frame: CANFrame) throws(SocketCANError) {
+    public func send(_ frame: CANFrame) throws(SystemError) {
         guard let (kernel, bytes) = KernelFrame.kernelFrame(frame) else {
-            throw SocketCANError(errno: EINVAL, operation: "send an error frame on \(interface)")
+            throw SystemError(errno: EINVAL, operation: "send an error frame on \(interface)")
         }
         var k = kernel
         if bytes == KernelFrame.fdMTU && !options.canFD {
-            throw SocketCANError(errno: EINVAL, operation: "send a CAN FD frame on \(interface) without CAN FD enabled")
+            throw SystemError(errno: EINVAL, operation: "send a CAN FD frame on \(interface) without CAN FD enabled")
         }
         let rc = vg_send(descriptor, &k, bytes)
-        if rc < 0 { throw SocketCANError(errno: -rc, operation: "send on \(interface)") }
+        if rc < 0 { throw SystemError(errno: -rc, operation: "send on \(interface)") }
     }
 
-    /// Wall-clock time, for frames the kernel did not timestamp.
-    public static func now() -> CANTimestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return CANTimestamp(seconds: Int64(ts.tv_sec), nanoseconds: UInt32(ts.tv_nsec), fractionDigits: 6)
-    }
 }

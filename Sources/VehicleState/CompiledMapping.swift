@@ -84,9 +84,11 @@ public struct CompiledMapping: Sendable {
         public var partner: Int32
         public var scale, offset, minimum, maximum: Double
         public var hasLabels, hasInvalid, learnsTimeout: Bool
-        public var combine: UInt8  // 0 none, 1 sign/magnitude, 2 high/low, 3 value/unit
+        public var combine: Combination
         public var lowScale: Double
     }
+    /// How a source's second signal takes part (`MappingFile.Source.Combine`, without a String).
+    public enum Combination: UInt8, Sendable { case none, signMagnitude, highLow, valueUnit }
     public struct HotPath: Sendable {
         public var isInteger, isBoolean: Bool
         public var minIntervalNanoseconds: Int64
@@ -97,6 +99,8 @@ public struct CompiledMapping: Sendable {
     var bindingStart: [[Int32]]
     var bindingCount: [[Int32]]
     var bindings: [Binding]
+    /// The most paths one frame can change (sizes the engine's change list once).
+    public var maximumBindingsPerMessage: Int { bindingCount.lazy.flatMap { $0 }.map { Int($0) }.max() ?? 0 }
 
     public func bindings(bus: Int, message: Int) -> ArraySlice<Binding> {
         let start = Int(bindingStart[bus][message])
@@ -114,10 +118,10 @@ public struct CompiledMapping: Sendable {
     }
 
     /// Loads a mapping file and its DBC files (relative to the mapping file).
-    public static func load(path: String) throws(MappingErrors) -> CompiledMapping {
+    public static func load(path: String) throws(Diagnostics) -> CompiledMapping {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw MappingErrors([MappingError(file: path, place: .init(line: 0, column: 0), message: "cannot open: \(String(cString: strerror(errno)))")])
+            throw Diagnostics([Diagnostic(file: path, line: 0, column: 0, message: "cannot open: \(String(cString: strerror(errno)))")])
         }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -133,10 +137,10 @@ public struct CompiledMapping: Sendable {
     }
 
     /// Resolves a parsed mapping; `resolve` turns DBC file names into paths.
-    public static func compile(_ file: MappingFile, parseErrors: [MappingError] = [],
-                               resolve: (String) -> String = { $0 }) throws(MappingErrors) -> CompiledMapping {
+    public static func compile(_ file: MappingFile, parseErrors: [Diagnostic] = [],
+                               resolve: (String) -> String = { $0 }) throws(Diagnostics) -> CompiledMapping {
         var errors = parseErrors
-        func fail(_ place: MappingFile.Place, _ message: String) { errors.append(MappingError(file: file.fileName, place: place, message: message)) }
+        func fail(_ place: MappingFile.Place, _ message: String) { errors.append(file.diagnostic(place, message)) }
         var buses: [Bus] = []
         var busIndex: [String: Int] = [:]
         for b in file.buses {
@@ -262,7 +266,7 @@ public struct CompiledMapping: Sendable {
             }
             paths.append(path)
         }
-        guard errors.isEmpty else { throw MappingErrors(errors) }
+        guard errors.isEmpty else { throw Diagnostics(errors) }
 
         // Flat bindings grouped by (bus, message), so a frame finds its work without hashing.
         var bindingStart = buses.map { [Int32](repeating: 0, count: $0.codec.codecs.count) }
@@ -285,7 +289,7 @@ public struct CompiledMapping: Sendable {
         compiled.hotSources = sources.map { s in
             HotSource(signal: Int32(s.signal), partner: Int32(s.partner), scale: s.scale, offset: s.offset, minimum: s.minimum,
                       maximum: s.maximum, hasLabels: !s.labels.isEmpty, hasInvalid: !s.invalid.isEmpty, learnsTimeout: s.learnsTimeout,
-                      combine: s.combine == nil ? 0 : s.combine == .signMagnitude ? 1 : s.combine == .highLow ? 2 : 3, lowScale: s.lowScale)
+                      combine: Combination(s.combine), lowScale: s.lowScale)
         }
         compiled.hotPaths = paths.map { p in
             HotPath(isInteger: p.datatype.isInteger, isBoolean: p.datatype == .boolean,
@@ -295,9 +299,13 @@ public struct CompiledMapping: Sendable {
     }
 }
 
-/// Every problem a mapping has, one per line.
-public struct MappingErrors: Error, Sendable, CustomStringConvertible {
-    public var errors: [MappingError]
-    public init(_ errors: [MappingError]) { self.errors = errors }
-    public var description: String { errors.map(\.description).joined(separator: "\n") }
+extension CompiledMapping.Combination {
+    init(_ combine: MappingFile.Source.Combine?) {
+        switch combine {
+        case nil: self = .none
+        case .signMagnitude?: self = .signMagnitude
+        case .highLow?: self = .highLow
+        case .valueUnit?: self = .valueUnit
+        }
+    }
 }

@@ -71,7 +71,7 @@ extension DrivingContext {
         if let value { out.appendDecimal(Int64(value)) } else { out.append("null") }
     }
 
-    static func appendState(_ state: State, _ age: Double?, to out: inout TextBuffer) {
+    static func appendState(_ state: ValueState, _ age: Double?, to out: inout TextBuffer) {
         out.append("\"state\": \"")
         out.append(state.rawValue)
         out.append("\"")

@@ -1,3 +1,4 @@
+import CANBus
 import Yams
 
 /// A mapping file as written (YAML), with the line and column of every entry for errors.
@@ -77,17 +78,17 @@ public struct MappingFile: Sendable {
     public var minimumTimeoutMilliseconds: Double = 0
 
     /// Parses the YAML; problems are collected (not stopped at), each with its place.
-    public static func parse(_ text: String, fileName: String) -> (MappingFile, [MappingError]) {
+    public static func parse(_ text: String, fileName: String) -> (MappingFile, [Diagnostic]) {
         var file = MappingFile(fileName: fileName)
-        var errors: [MappingError] = []
+        var errors: [Diagnostic] = []
         func place(_ n: Node?) -> Place { Place(line: (n?.mark?.line ?? 0), column: (n?.mark?.column ?? 0)) }
-        func fail(_ n: Node?, _ message: String) { errors.append(MappingError(file: fileName, place: place(n), message: message)) }
+        func fail(_ n: Node?, _ message: String) {
+            let p = place(n)
+            errors.append(Diagnostic(file: fileName, line: p.line, column: p.column, message: message))
+        }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
-            var e = MappingError(file: fileName, place: Place(line: 0, column: 0), message: "not valid YAML: \(error)")
-            if let y = error as? YamlError, case .scanner(_, _, let mark, _) = y { e.place = Place(line: mark.line, column: mark.column) }
-            else if let y = error as? YamlError, case .parser(_, _, let mark, _) = y { e.place = Place(line: mark.line, column: mark.column) }
-            return (file, [e])
+            return (file, [Diagnostic(yamlError: error, file: fileName)])
         }
         guard let root, let top = root.mapping else {
             fail(root, "expected a mapping with 'buses' and 'signals'")
@@ -206,10 +207,23 @@ public struct MappingFile: Sendable {
     }
 }
 
-/// A mapping problem at a place in the mapping file.
-public struct MappingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var place: MappingFile.Place
-    public var message: String
-    public var description: String { "\(file):\(place.line):\(place.column): error: \(message)" }
+extension MappingFile {
+    /// A problem at a place in this file.
+    func diagnostic(_ place: Place, _ message: String) -> Diagnostic {
+        Diagnostic(file: fileName, line: place.line, column: place.column, message: message)
+    }
+}
+
+extension Diagnostic {
+    /// A YAML syntax error at the place Yams found it ("not valid YAML: ...").
+    public init(yamlError error: any Error, file: String) {
+        var line = 0, column = 0
+        if let y = error as? YamlError {
+            switch y {
+            case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): (line, column) = (mark.line, mark.column)
+            default: break
+            }
+        }
+        self.init(file: file, line: line, column: column, message: "not valid YAML: \(error)")
+    }
 }

@@ -1,39 +1,28 @@
 import CANBus
 import DBC
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Whether a path's value may be presented as current.
-public enum Freshness: Sendable, Equatable {
-    case fresh
-    /// Last updated `ageNanoseconds` ago, longer than its timeout.
-    case stale(ageNanoseconds: Int64)
-    /// Never received (or only invalid values so far).
-    case unavailable
-}
-
-/// One path's latest value and where it came from.
+/// One path's latest value as the writer keeps it, and where it came from.
 public struct PathSample: Sendable, Equatable {
     public var value: Double
-    /// The timestamp of the frame it came from (the log's own time during replay).
-    public var timestamp: CANTimestamp
+    /// The time (ns) of the frame it came from (the log's own time during replay).
+    public var timestampNanoseconds: Int64
     /// Index into `CompiledMapping.sources` of the source that supplied it.
     public var source: Int
-    /// When the gateway received it (CLOCK_REALTIME ns), which differs from `timestamp` in replay.
-    public var receivedNanoseconds: Int64 = 0
+    /// When the gateway received the frame (wall clock ns); differs from the timestamp in replay.
+    public var receivedNanoseconds: Int64
 }
 
 /// Decoded frames in, VSS path values out: labels, validity, unit conversion, linear math,
-/// priority between sources with fallback when the preferred one falls silent, and freshness.
+/// priority between sources with fallback when the preferred one falls silent, and throttling.
+/// It reports what each frame changed, so nothing downstream scans for changes.
 ///
-/// Single writer: one thread calls `ingest`; readers on other threads read `store` (or a
-/// `LiveVehicleState` around it), which never makes the writer wait.
+/// Single writer: one thread calls `ingest`; readers on other threads read `store`, which never
+/// makes the writer wait.
 public struct VehicleStateEngine {
     public let mapping: CompiledMapping
     /// Where values are published for readers on other threads.
     public let store: VehicleStateStore
-    /// Called after each frame that changed a path (the driving context hooks in here).
+    /// The writer's own copy of each path's latest value (reading it needs no atomics).
     var samples: [PathSample?]
     /// Last time (ns, frame time) each source delivered a valid value.
     var sourceLastSeen: [Int64]
@@ -43,61 +32,65 @@ public struct VehicleStateEngine {
     public private(set) var sourceTimeout: [Int64]
     var sourceInterval: [Double]
     var sourceLastFrame: [Int64]
-    /// Per path: the last minutes of published values.
-    public private(set) var history: [PathHistory]
     var values: [DecodedValue]
-    /// The newest frame time seen: "now" for freshness during replay.
-    public private(set) var latestTime: CANTimestamp?
+    /// The paths the last `ingest` changed: the first `IngestResult.changedCount` entries.
+    public private(set) var changedPaths: [Int32]
 
-    public init(mapping: CompiledMapping) {
+    /// An engine writing into `store` (a new one if nil), which must have a slot per mapped path.
+    public init(mapping: CompiledMapping, store: VehicleStateStore? = nil) {
+        precondition(store.map { $0.pathCount == mapping.paths.count } ?? true, "the store must have a slot per mapped path")
         self.mapping = mapping
         samples = Array(repeating: nil, count: mapping.paths.count)
-        store = VehicleStateStore(pathCount: mapping.paths.count)
+        self.store = store ?? VehicleStateStore(pathCount: mapping.paths.count)
         sourceLastSeen = Array(repeating: Int64.min, count: mapping.sources.count)
         dropped = Array(repeating: 0, count: mapping.paths.count)
         sourceTimeout = mapping.sources.map(\.timeoutNanoseconds)
         sourceInterval = Array(repeating: 0, count: mapping.sources.count)
         sourceLastFrame = Array(repeating: Int64.min, count: mapping.sources.count)
-        history = Array(repeating: PathHistory(), count: mapping.paths.count)
         values = Array(repeating: DecodedValue(), count: max(1, mapping.buses.map(\.codec.maxSignalCount).max() ?? 1))
+        changedPaths = Array(repeating: 0, count: max(1, mapping.maximumBindingsPerMessage))
     }
 
     /// What became of one frame.
     public enum IngestOutcome: UInt8, Sendable {
-        /// Its id is not in the bus's DBC files (or it is an error frame).
+        /// Its id is not in the bus's DBC files.
         case unknownMessage
         /// Known, but no mapped path comes from it (or a remote frame).
         case notMapped
         /// Decoded; no path changed.
         case unchanged
-        /// Decoded; at least one path changed.
+        /// Decoded; `changedCount` paths changed (listed in `changedPaths`).
         case changed
     }
 
-    /// What became of a frame, and whether it was shorter than its message (the signals that
-    /// did not fit were not decoded), so the caller counts without a second lookup.
+    /// What became of a frame: whether it was shorter than its message (the signals that did
+    /// not fit were not decoded), and how many paths it changed.
     public struct IngestResult: Sendable {
         public var outcome: IngestOutcome
         public var isShort: Bool
-        init(_ outcome: IngestOutcome, isShort: Bool = false) { self.outcome = outcome; self.isShort = isShort }
+        public var changedCount: Int
+        init(_ outcome: IngestOutcome, isShort: Bool = false, changedCount: Int = 0) {
+            self.outcome = outcome
+            self.isShort = isShort
+            self.changedCount = changedCount
+        }
     }
 
-    /// Feeds one frame received on bus `bus` (index into `mapping.buses`).
-    @discardableResult
-    public mutating func ingest(bus: Int, _ record: CANLogRecord) -> IngestResult {
-        if latestTime.map({ record.timestamp > $0 }) ?? true { latestTime = record.timestamp }
+    /// Feeds one data frame received on bus `bus` (index into `mapping.buses`) at frame time
+    /// `timestamp`; `arrival` is when the gateway received it (wall clock ns).
+    @inline(__always)
+    public mutating func ingest(bus: Int, timestamp: Int64, arrival: Int64, _ frame: CANFrame) -> IngestResult {
         let codec = mapping.buses[bus].codec
-        guard let id = record.frame.id, let message = codec.index(of: id) else { return IngestResult(.unknownMessage) }
-        let isShort = record.frame.length < Int(codec.codecs[message].message.length)
+        guard let id = frame.id, let message = codec.index(of: id) else { return IngestResult(.unknownMessage) }
+        let isShort = frame.length < Int(codec.codecs[message].message.length)
         let start = Int(mapping.bindingStart[bus][message]), count = Int(mapping.bindingCount[bus][message])
         guard count > 0 else { return IngestResult(.notMapped, isShort: isShort) }
-        switch record.frame { case .data, .fd: break; default: return IngestResult(.notMapped, isShort: isShort) }
+        switch frame { case .data, .fd: break; default: return IngestResult(.notMapped, isShort: isShort) }
         values.withUnsafeMutableBufferPointer { out in
-            record.frame.withPayload { codec.decode(messageAt: message, $0, into: out) }
+            frame.withPayload { codec.decode(messageAt: message, $0, into: out) }
         }
-        let now = record.timestamp.totalNanoseconds
-        var changed = false
-        var received: Int64 = 0  // read the clock once per frame, and only if something is published
+        let now = timestamp
+        var changed = 0
         for k in start..<start + count {
             let b = mapping.bindings[k]
             let si = Int(b.source), pi = Int(b.path)
@@ -118,34 +111,27 @@ public struct VehicleStateEngine {
             // Throttle: within the minimum interval, or a change inside the deadband, the value
             // stands (its time advances, so it stays fresh) but nothing new is published.
             if let current = samples[pi], current.source == si {
-                if path.minIntervalNanoseconds > 0, now - current.timestamp.totalNanoseconds < path.minIntervalNanoseconds { continue }
+                if path.minIntervalNanoseconds > 0, now - current.timestampNanoseconds < path.minIntervalNanoseconds { continue }
                 if path.deadband > 0, abs(value - current.value) < path.deadband {
-                    // Still this value, as of now: fresher, but no change for subscribers.
-                    samples[pi]!.timestamp = record.timestamp
+                    samples[pi]!.timestampNanoseconds = now
                     store.publish(pi, value: current.value, timestampNanoseconds: now, source: si,
                                   receivedNanoseconds: current.receivedNanoseconds, timeoutNanoseconds: sourceTimeout[si], notify: false)
                     continue
                 }
             }
-            if received == 0 { received = Self.wallClockNanoseconds() }
-            samples[pi] = PathSample(value: value, timestamp: record.timestamp, source: si, receivedNanoseconds: received)
-            store.publish(pi, value: value, timestampNanoseconds: now, source: si, receivedNanoseconds: received,
+            samples[pi] = PathSample(value: value, timestampNanoseconds: now, source: si, receivedNanoseconds: arrival)
+            store.publish(pi, value: value, timestampNanoseconds: now, source: si, receivedNanoseconds: arrival,
                           timeoutNanoseconds: sourceTimeout[si])
-            history[pi].append(time: now, value: value)
-            changed = true
+            changedPaths[changed] = Int32(pi)
+            changed += 1
         }
-        if changed, var tracker = context {
-            context = nil  // no overlapping access: take it out, update, put it back
-            tracker.update(samples: samples, timeouts: sourceTimeout, now: record.timestamp)
-            context = tracker
-        }
-        return IngestResult(changed ? .changed : .unchanged, isShort: isShort)
+        return IngestResult(changed > 0 ? .changed : .unchanged, isShort: isShort, changedCount: changed)
     }
 
-    static func wallClockNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    /// A logged record, received now (tests and tools).
+    @discardableResult
+    public mutating func ingest(bus: Int, _ record: CANLogRecord) -> IngestResult {
+        ingest(bus: bus, timestamp: record.timestamp.totalNanoseconds, arrival: SystemClock.wallNanoseconds(), record.frame)
     }
 
     /// A source's place in its path's priority list (0 = preferred).
@@ -165,13 +151,14 @@ public struct VehicleStateEngine {
             return nil
         }
         var physical = decoded.physical
-        if s.combine != 0 {
+        if s.combine != .none {
             let partner = values[Int(s.partner)]
             guard partner.state == .present else { return nil }
             switch s.combine {
-            case 1: physical = partner.physical != 0 ? -abs(physical) : abs(physical)
-            case 2: physical = physical * s.lowScale + partner.physical
-            default:
+            case .none: break
+            case .signMagnitude: physical = partner.physical != 0 ? -abs(physical) : abs(physical)
+            case .highLow: physical = physical * s.lowScale + partner.physical
+            case .valueUnit:
                 let key = mapping.buses[bus].codec.codecs[message].labelKey(signal: Int(s.partner), raw: partner.raw)
                 guard let conv = mapping.sources[si].unitConversions[key] else { dropped[path] += 1; return nil }
                 physical = physical * conv.scale + conv.offset
@@ -191,16 +178,6 @@ public struct VehicleStateEngine {
         sourceTimeout[source] = max(Int64(sourceInterval[source] * 3), 1_000_000, mapping.minimumTimeoutNanoseconds)
     }
 
-    /// Keeps the driving context current when set (see `DrivingContextTracker`).
-    public var context: DrivingContextTracker?
-
     /// The latest value of a path (index into `mapping.paths`), if any.
     public func sample(_ path: Int) -> PathSample? { samples[path] }
-
-    /// Fresh, stale with its age, or unavailable, as of `now` (default: the newest frame seen).
-    public func freshness(_ path: Int, now: CANTimestamp? = nil) -> Freshness {
-        guard let s = samples[path], let now = now ?? latestTime else { return .unavailable }
-        let age = now.totalNanoseconds - s.timestamp.totalNanoseconds
-        return age > sourceTimeout[s.source] ? .stale(ageNanoseconds: age) : .fresh
-    }
 }

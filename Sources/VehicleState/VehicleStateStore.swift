@@ -6,9 +6,9 @@ import CANBus
 /// retries only if it overlapped a write of that same path. Nothing on the write path locks or
 /// allocates.
 ///
-/// The change feed is a version counter per path plus a global one: a subscriber remembers the
-/// version it last saw and asks for what changed since, so a slow subscriber gets the latest
-/// value of each path (coalesced) and costs no memory while it sleeps.
+/// Each path carries a change version (from a global counter), so a reader can tell whether a
+/// value is new to it without keeping the value; the frame path's change feed says which
+/// paths changed.
 public final class VehicleStateStore: @unchecked Sendable {
     /// Per path: sequence (odd while writing), value bits, frame time (ns), source, change
     /// version, received time (ns), timeout (ns) of the source that supplied it.
@@ -61,10 +61,12 @@ public final class VehicleStateStore: @unchecked Sendable {
         public var timeoutNanoseconds: Int64 = .max
 
         /// Fresh or stale as of `now` (frame time, ns): readers need nothing but the entry.
-        public func freshness(now: Int64) -> Freshness {
-            let age = now - timestampNanoseconds
-            return age > timeoutNanoseconds ? .stale(ageNanoseconds: age) : .fresh
-        }
+        @inline(__always)
+        public func state(now: Int64) -> ValueState { ValueState.of(ageNanoseconds: now - timestampNanoseconds, timeoutNanoseconds: timeoutNanoseconds) }
+
+        /// Seconds since the value's frame, as of `now` (frame time, ns).
+        @inline(__always)
+        public func ageSeconds(now: Int64) -> Double { Double(now - timestampNanoseconds) / 1e9 }
     }
 
     /// Any thread. The latest entry of `path`, or nil if it was never written.
@@ -95,43 +97,4 @@ public final class VehicleStateStore: @unchecked Sendable {
 
     /// The version of the newest change (0 before any).
     public var version: UInt64 { globalVersion.load(ordering: .acquiring) }
-
-    /// The paths that changed after `version`, with their entries; coalesced: one per path.
-    public func changes(since version: UInt64) -> [(path: Int, entry: Entry)] {
-        var out: [(Int, Entry)] = []
-        for p in 0..<pathCount {
-            if word(p, 4).load(ordering: .acquiring) > version, let e = read(p), e.version > version { out.append((p, e)) }
-        }
-        return out
-    }
-}
-
-extension VehicleStateStore {
-    /// A subscriber to the change feed. It keeps only the version it has seen, so however slow
-    /// it is, it costs no memory and never holds up the writer; each `next()` returns the
-    /// latest entry of every path that changed since the previous one (coalesced).
-    public final class Subscription: @unchecked Sendable {
-        let store: VehicleStateStore
-        public private(set) var seen: UInt64
-        let pollNanoseconds: UInt64
-
-        init(store: VehicleStateStore, pollNanoseconds: UInt64) {
-            self.store = store
-            self.seen = store.version
-            self.pollNanoseconds = pollNanoseconds
-        }
-
-        /// Waits (by polling the version, which is one atomic load) until something changed.
-        public func next() async throws -> [(path: Int, entry: Entry)] {
-            while store.version == seen { try await Task.sleep(nanoseconds: pollNanoseconds) }
-            let changes = store.changes(since: seen)
-            seen = max(seen, changes.map(\.entry.version).max() ?? seen)
-            return changes
-        }
-    }
-
-    /// A new subscriber that sees changes from now on.
-    public func subscribe(pollMilliseconds: Double = 1) -> Subscription {
-        Subscription(store: self, pollNanoseconds: UInt64(pollMilliseconds * 1e6))
-    }
 }

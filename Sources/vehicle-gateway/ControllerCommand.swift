@@ -1,4 +1,5 @@
 import ArgumentParser
+import CANControl
 import SocketCAN
 
 struct ControllerCommand: ParsableCommand {

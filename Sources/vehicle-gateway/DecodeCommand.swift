@@ -1,6 +1,8 @@
 import ArgumentParser
 import CANBus
+import CANLog
 import DBC
+import DecodeOutput
 
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CANBus
 import DBC
+import DecodeOutput
 import SocketCAN
 
 /// Options shared by the commands that read live interfaces.
@@ -50,7 +51,7 @@ struct DumpCommand: ParsableCommand {
         var screen = monitor ? MonitorScreen(codec: DatabaseCodec(databases)) : nil
         do {
             let announce = { printError("vehicle-gateway: reading \(interfaces.joined(separator: ", "))") }
-            try reader.run(shouldStop: { shouldStop }, emit: { event in
+            try reader.run(shouldStop: { shouldStop }, emit: { _, event in
                 switch event {
                 case .frame(let record):
                     if screen != nil {
@@ -109,7 +110,7 @@ struct MonitorScreen {
     }
 
     mutating func drawIfDue(to out: inout OutputSink) {
-        let now = CANReader.monotonicSeconds()
+        let now = SystemClock.monotonicSeconds()
         guard now - lastDraw >= 0.1 else { return }
         lastDraw = now
         out.buffer.append("\u{1B}[H\u{1B}[2J")

@@ -30,7 +30,7 @@ struct RecordCommand: ParsableCommand {
         var failure: Error?
         do {
             let announce = { printError("vehicle-gateway: recording \(interfaces.joined(separator: ", ")) to \(output)") }
-            try reader.run(shouldStop: { shouldStop || failure != nil || (count.map { frames >= $0 } ?? false) }, emit: { event in
+            try reader.run(shouldStop: { shouldStop || failure != nil || (count.map { frames >= $0 } ?? false) }, emit: { _, event in
                 switch event {
                 case .frame(let record):
                     if let count, frames >= count { return }
@@ -87,15 +87,15 @@ struct LogFile {
         }
         if path == "-" { fd = 1 } else {
             fd = Glibc.open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw SocketCANError(errno: errno, operation: "create \(name)") }
+            guard fd >= 0 else { throw SystemError.last("create \(name)") }
         }
         written = 0
-        opened = CANReader.monotonicSeconds()
+        opened = SystemClock.monotonicSeconds()
     }
 
     mutating func append(_ record: CANLogRecord) throws {
         if rotating, written > 0,
-           (rotateBytes.map { written + buffer.count >= $0 } ?? false) || (rotateSeconds.map { CANReader.monotonicSeconds() - opened >= $0 } ?? false) {
+           (rotateBytes.map { written + buffer.count >= $0 } ?? false) || (rotateSeconds.map { SystemClock.monotonicSeconds() - opened >= $0 } ?? false) {
             try openNext()
         }
         CandumpWriter.appendLogLine(record, to: &buffer)
@@ -108,7 +108,7 @@ struct LogFile {
             let n = buffer.bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw SocketCANError(errno: errno, operation: "write \(path)")
+                throw SystemError.last("write \(path)")
             }
             offset += n
         }

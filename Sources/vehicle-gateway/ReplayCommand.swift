@@ -3,6 +3,8 @@ import Glibc
 #endif
 import ArgumentParser
 import CANBus
+import CANLog
+import Gateway
 import SocketCAN
 
 struct ReplayCommand: ParsableCommand {
@@ -12,7 +14,8 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
         Frames keep the log's relative timing (scaled by --speed) unless --fast. Interfaces are
         mapped with --map LOGIFACE=IFACE (repeatable) or all sent to --to IFACE; frames of
-        interfaces not mapped keep their own interface name.
+        interfaces not mapped keep their own interface name. The log is streamed, never held
+        in memory: a loop reads it again.
         """)
 
     @Argument(help: "The candump log ('-' for standard input).") var log: String
@@ -33,79 +36,77 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         installStopHandlers()
-        var mapping: [String: String] = [:]
-        for m in map { let p = m.split(separator: "="); mapping[String(p[0])] = String(p[1]) }
-        // Read the log once (it is replayed in loops); malformed lines are reported like decode does.
-        var records: [CANLogRecord] = []
+        var options = ReplaySource.Options(logs: [log])
+        options.speed = speed
+        options.fast = fast
+        options.passes = loop
+        options.restamp = false
+        options.startOffset = start
+        options.stopOffset = stop
+        options.strict = strict
+        var sink = SocketSender(to: to, map: Dictionary(uniqueKeysWithValues: map.map { m in
+            let p = m.split(separator: "=")
+            return (String(p[0]), String(p[1]))
+        }))
         do {
-            var reader = try CandumpReader(path: log, mode: strict ? .strict : .lenient)
-            reader.onMalformedLine = { printError("\($0)") }
-            while let r = try reader.next() { records.append(r) }
-        } catch {
-            throw CLIFailure.exit("\(error)", code: 65)
-        }
-        guard let first = records.first else { return }
-        let origin = first.timestamp.totalNanoseconds
-        let startNs = origin + Int64(start * 1e9)
-        let stopNs = stop.map { origin + Int64($0 * 1e9) }
-        records = records.filter { r in r.timestamp.totalNanoseconds >= startNs && (stopNs.map { r.timestamp.totalNanoseconds <= $0 } ?? true) }
-        guard let base = records.first?.timestamp.totalNanoseconds else { return }
-
-        var sockets: [String: CANSocket] = [:]
-        func socket(for name: String) throws -> CANSocket {
-            if let s = sockets[name] { return s }
-            var o = CANSocketOptions()
-            o.errorMask = 0
-            o.filters = []  // send only: receive nothing
-            let s = try CANSocket(interface: name, options: o)
-            sockets[name] = s
-            return s
-        }
-        var pass = 0
-        var sent = 0
-        do {
-            while loop == 0 || pass < loop {
-                pass += 1
-                let t0 = monotonicNanoseconds()
-                for r in records {
-                    if shouldStop { break }
-                    if !fast {
-                        let due = t0 + Int64(Double(r.timestamp.totalNanoseconds - base) / speed)
-                        sleepUntil(due)
-                    }
-                    guard case .error = r.frame else {
-                        let target = to ?? mapping[r.interface] ?? r.interface
-                        try sendRetrying(try socket(for: target), r.frame)
-                        sent += 1
-                        continue
-                    }
-                }
-                if shouldStop { break }
-            }
+            try ReplaySource(options, buses: sink.resolver).run(into: &sink)
+        } catch let e as CANIOError {
+            throw CLIFailure.exit("\(e)", code: { if case .system = e { return 66 } else { return 65 } }())
         } catch {
             throw CLIFailure.exit("\(error)", code: 74)
         }
-        printError("vehicle-gateway: sent \(sent) frame(s)")
+        if let failure = sink.failure { throw CLIFailure.exit("\(failure)", code: 74) }
+        printError("vehicle-gateway: sent \(sink.sent) frame(s)")
+    }
+}
+
+/// Sends each replayed frame to its interface's socket (opened on first use). Each log
+/// interface is one "bus" of the replay: --to sends all to one, --map renames.
+struct SocketSender: FrameSink {
+    let to: String?
+    let map: [String: String]
+    let resolver = BusResolver.everyInterface()
+    var sockets: [CANSocket?] = []
+    var sent = 0
+    var failure: SystemError?
+
+    init(to: String?, map: [String: String]) {
+        self.to = to
+        self.map = map
+    }
+
+    mutating func deliver(_ f: BusFrame) {
+        if case .error = f.frame { return }
+        do {
+            try sendRetrying(try socket(for: f.bus), f.frame)
+            sent += 1
+        } catch { failure = error }
+    }
+
+    mutating func malformedLine(_ diagnostic: Diagnostic) { printError("\(diagnostic)") }
+
+    var shouldStop: Bool { stopRequested.load(ordering: .relaxed) || failure != nil }
+
+    mutating func socket(for bus: Int) throws(SystemError) -> CANSocket {
+        if bus < sockets.count, let s = sockets[bus] { return s }
+        let name = resolver.name(of: bus) ?? ""
+        let target = to ?? map[name] ?? name
+        var o = CANSocketOptions()
+        o.errorMask = 0
+        o.filters = []  // send only: receive nothing
+        let s = try CANSocket(interface: target, options: o)
+        if bus >= sockets.count { sockets += Array(repeating: nil, count: bus + 1 - sockets.count) }
+        sockets[bus] = s
+        return s
     }
 
     /// A full transmit queue (ENOBUFS) is back-pressure, not failure: wait briefly and retry.
-    func sendRetrying(_ socket: CANSocket, _ frame: CANFrame) throws {
+    func sendRetrying(_ socket: CANSocket, _ frame: CANFrame) throws(SystemError) {
         while true {
             do { try socket.send(frame); return } catch {
                 guard error.errno == ENOBUFS else { throw error }
                 usleep(200)
             }
         }
-    }
-
-    func monotonicNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    func sleepUntil(_ ns: Int64) {
-        var ts = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }
 }

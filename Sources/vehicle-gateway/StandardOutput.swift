@@ -17,6 +17,17 @@ struct OutputSink {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Creates (or truncates) a file to write to; exit 73 when it cannot be.
+    static func create(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CLIFailure.exit("cannot write \(path): \(String(cString: strerror(errno)))", code: 73) }
+        return fd
+    }
+
+    mutating func close() {
+        if fd > 2 { Glibc.close(fd) }
+    }
+
     @inline(__always)
     mutating func flushIfNeeded() {
         if buffer.count >= flushThreshold { flush() }
@@ -44,9 +55,7 @@ struct OutputSink {
     /// Flushes when the buffer is large or its oldest line is older than 50 ms: live output
     /// stays live while a flood still costs one write per many lines.
     mutating func flushIfStale() {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let now = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        let now = SystemClock.monotonicSeconds()
         if buffer.count >= flushThreshold || now - lastFlush >= 0.05 {
             flush()
             lastFlush = now

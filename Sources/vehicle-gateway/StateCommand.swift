@@ -1,5 +1,7 @@
 import ArgumentParser
 import CANBus
+import CANLog
+import Gateway
 import VehicleState
 
 struct StateCommand: ParsableCommand {
@@ -8,73 +10,90 @@ struct StateCommand: ParsableCommand {
         abstract: "Replay a candump log through a VSS mapping and print the driving context as JSON lines.",
         discussion: """
         One JSON object per --every seconds of log time (and one at the end); with --paths, every
-        mapped VSS path with its value, timestamp and state instead. Frames of every log
-        interface go to the mapping's bus with that interface (or the first bus).
+        mapped VSS path with its value, timestamp and state instead. Frames go to the mapping's
+        bus whose interface they came from (--bus IFACE=BUS assigns others).
         """)
 
     @Option(name: .long, help: "The mapping file (YAML).") var mapping: String
     @Argument(help: "The candump log ('-' for standard input).") var log: String = "-"
     @Option(name: .long, help: "Print the context every this many seconds of log time (0: only at the end).") var every: Double = 1
     @Flag(name: .long, help: "Print every VSS path instead of the driving context.") var paths = false
+    @Option(name: .long, help: ArgumentHelp("Frames of this interface belong to this bus: can3=powertrain; repeatable.", valueName: "iface=bus"))
+    var bus: [String] = []
 
     func run() throws {
         let compiled: CompiledMapping
         do { compiled = try CompiledMapping.load(path: mapping) } catch {
             throw CLIFailure.exit("mapping has errors:\n\(error)", code: 65)
         }
-        var engine = VehicleStateEngine(mapping: compiled)
-        engine.context = DrivingContextTracker(mapping: compiled)
-        var busByInterface: [String: Int] = [:]
-        for (i, b) in compiled.buses.enumerated() { if let name = b.interface { busByInterface[name] = i } }
-        var reader: CandumpReader
-        do { reader = try CandumpReader(path: log, mode: .lenient) } catch { throw CLIFailure.exit("\(error)", code: 66) }
-        reader.onMalformedLine = { printError("\($0)") }
-        var out = OutputSink()
-        var nextPrint: Int64?
-        let step = Int64(every * 1e9)
-        func emit(at time: CANTimestamp) {
-            if paths {
-                for (i, p) in compiled.paths.enumerated() {
-                    out.buffer.append("{\"time\": ")
-                    out.buffer.appendTimestamp(time, minimumSecondsDigits: 1)
-                    out.buffer.append(", \"path\": ")
-                    out.buffer.appendJSONString(p.name)
-                    if let s = engine.sample(i) {
-                        out.buffer.append(", \"value\": ")
-                        out.buffer.appendJSONNumber(s.value)
-                        out.buffer.append(", \"timestamp\": ")
-                        out.buffer.appendTimestamp(s.timestamp, minimumSecondsDigits: 1)
-                    }
-                    out.buffer.append(", \"state\": \"")
-                    switch engine.freshness(i, now: time) {
-                    case .fresh: out.buffer.append("fresh\"")
-                    case .stale: out.buffer.append("stale\"")
-                    case .unavailable: out.buffer.append("unavailable\"")
-                    }
-                    out.buffer.append("}\n")
-                }
-            } else {
-                engine.context!.snapshot(engine, now: time).appendJSON(to: &out.buffer)
-            }
-            out.flushIfNeeded()
+        var assignments: [String: String] = [:]
+        for b in bus { let p = b.split(separator: "="); if p.count == 2 { assignments[String(p[0])] = String(p[1]) } }
+        let buses: BusResolver
+        do { buses = try BusResolver(mapping: compiled, assignments: assignments) } catch { throw CLIFailure.exit("\(error)", code: 64) }
+        var options = ReplaySource.Options(logs: [log])
+        options.fast = true
+        let state = GatewayState(mapping: compiled)
+        var sink = StatePrinter(path: FramePath(state: state, control: FramePathControl(onMalformedLine: { printError("\($0)") })),
+                                step: Int64(every * 1e9), paths: paths)
+        do { try ReplaySource(options, buses: buses).run(into: &sink) } catch {
+            sink.out.flush()
+            throw CLIFailure.exit("\(error)", code: (error as? CANIOError).map { if case .system = $0 { 66 } else { 65 } } ?? 65)
         }
-        do {
-            while let record = try reader.next() {
-                let t = record.timestamp.totalNanoseconds
-                if step > 0 {
-                    if nextPrint == nil { nextPrint = t + step }
-                    while let due = nextPrint, t >= due {
-                        emit(at: CANTimestamp(totalNanoseconds: due))
-                        nextPrint = due + step
-                    }
-                }
-                engine.ingest(bus: busByInterface[record.interface] ?? 0, record)
+        if sink.frames > 0 { sink.emit(at: state.clock.newestFrame) }
+        sink.out.flush()
+    }
+}
+
+/// The frame path, and the context (or every path) printed at steps of log time.
+struct StatePrinter: FrameSink {
+    var path: FramePath
+    let step: Int64
+    let paths: Bool
+    var out = OutputSink()
+    var nextPrint: Int64?
+    var frames = 0
+
+    mutating func deliver(_ frame: BusFrame) {
+        frames += 1
+        if step > 0 {
+            if nextPrint == nil { nextPrint = frame.timestamp + step }
+            while let due = nextPrint, frame.timestamp >= due {
+                emit(at: due)
+                nextPrint = due + step
             }
-        } catch {
-            out.flush()
-            throw CLIFailure.exit("\(error)", code: 65)
         }
-        if let last = engine.latestTime { emit(at: last) }
-        out.flush()
+        path.deliver(frame)
+    }
+
+    mutating func begin(_ timeline: FrameTimeline) { path.begin(timeline) }
+    mutating func busEvent(_ event: BusEvent, bus: Int) { path.busEvent(event, bus: bus) }
+    mutating func malformedLine(_ diagnostic: Diagnostic) { path.malformedLine(diagnostic) }
+    var shouldStop: Bool { false }
+
+    /// The state as of frame time `now` (ns).
+    mutating func emit(at now: Int64) {
+        let state = path.state
+        let time = CANTimestamp(totalNanoseconds: now, fractionDigits: 6)
+        if paths {
+            for (i, p) in state.mapping.paths.enumerated() {
+                out.buffer.append("{\"time\": ")
+                out.buffer.appendTimestamp(time, minimumSecondsDigits: 1)
+                out.buffer.append(", \"path\": ")
+                out.buffer.appendJSONString(p.name)
+                let entry = state.store.read(i)
+                if let e = entry {
+                    out.buffer.append(", \"value\": ")
+                    out.buffer.appendJSONNumber(e.value)
+                    out.buffer.append(", \"timestamp\": ")
+                    out.buffer.appendTimestamp(CANTimestamp(totalNanoseconds: e.timestampNanoseconds, fractionDigits: 6), minimumSecondsDigits: 1)
+                }
+                out.buffer.append(", \"state\": \"")
+                out.buffer.append((entry?.state(now: now) ?? .unavailable).rawValue)
+                out.buffer.append("\"}\n")
+            }
+        } else {
+            DrivingContext.read(store: state.store, tracked: state.tracked, paths: state.contextPaths, now: now).appendJSON(to: &out.buffer)
+        }
+        out.flushIfNeeded()
     }
 }

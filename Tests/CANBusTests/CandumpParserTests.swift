@@ -10,8 +10,8 @@ final class CandumpParserTests: XCTestCase {
         }
     }
 
-    func parseError(_ line: String) -> CandumpError? {
-        do { _ = try parse(line); return nil } catch let e as CandumpError { return e } catch { return nil }
+    func parseError(_ line: String) -> Diagnostic? {
+        do { _ = try parse(line); return nil } catch let e as Diagnostic { return e } catch { return nil }
     }
 
     func testClassicFrameWithMicrosecondTimestamp() throws {
@@ -134,7 +134,7 @@ final class CandumpFuzzRegressionTests: XCTestCase {
         var names = InterfaceNames()
         let line: [UInt8] = Array("(1.000000) ".utf8) + [0xFF, 0xFE] + Array("vcan0 123#01".utf8)
         XCTAssertThrowsError(try line.withUnsafeBytes { try CandumpParser.parse($0, lineNumber: 1, interfaces: &names) }) { error in
-            XCTAssertEqual((error as? CandumpError)?.column, 12)
+            XCTAssertEqual((error as? Diagnostic)?.column, 12)
         }
     }
 }

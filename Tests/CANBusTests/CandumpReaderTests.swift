@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import CANBus
+@testable import CANLog
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,9 +63,9 @@ final class CandumpReaderTests: XCTestCase {
             _ = try CandumpReader(path: "/nonexistent/x.log")
             XCTFail("opened a missing file")
         } catch {
-            guard case .system(let code, let op) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(code, ENOENT)
-            XCTAssertTrue(op.contains("/nonexistent/x.log"))
+            guard case .system(let e) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.errno, ENOENT)
+            XCTAssertTrue(e.operation.contains("/nonexistent/x.log"))
         }
     }
 }

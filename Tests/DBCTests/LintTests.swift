@@ -1,8 +1,9 @@
 import XCTest
 @testable import DBC
+import CANBus
 
 final class LintTests: XCTestCase {
-    func lint(_ text: String) throws -> [DBCDiagnostic] { DBC.Lint.run(try Database.parse(text, fileName: "l.dbc")) }
+    func lint(_ text: String) throws -> [Diagnostic] { DBC.Lint.run(try Database.parse(text, fileName: "l.dbc")) }
 
     func testEachCheckFindsItsProblem() throws {
         let d = try lint("""

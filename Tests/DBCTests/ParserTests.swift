@@ -74,7 +74,7 @@ final class ParserTests: XCTestCase {
     SGTYPE_ Foo : 8@1+ (1,0) [0|0] "" ;
     """#
 
-    func load(_ text: String) throws(DBCError) -> Database { try Database.parse(text, fileName: "test.dbc") }
+    func load(_ text: String) throws(Diagnostic) -> Database { try Database.parse(text, fileName: "test.dbc") }
 
     func testEveryConstructOfTheGrammar() throws {
         let db = try load(Self.full)

@@ -1,6 +1,7 @@
 import XCTest
 @testable import SocketCAN
 import CANBus
+import CANControl
 import CSocketCAN
 
 final class KernelFrameTests: XCTestCase {
@@ -54,11 +55,11 @@ final class KernelFrameTests: XCTestCase {
     }
 
     func testErrnoValuesSayWhatFailed() {
-        let e = SocketCANError(errno: 97, operation: "open CAN socket on vcan0")
+        let e = SystemError(errno: 97, operation: "open CAN socket on vcan0")
         XCTAssertTrue(e.isCANUnsupported)
         XCTAssertTrue(e.description.hasPrefix("open CAN socket on vcan0: "))
         XCTAssertTrue(e.description.contains("errno 97"))
-        XCTAssertTrue(SocketCANError(errno: 19, operation: "x").isInterfaceGone)
+        XCTAssertTrue(SystemError(errno: 19, operation: "x").isInterfaceGone)
     }
 
     func testControllerAnswersUnsupportedForAnInterfaceWithoutOne() {

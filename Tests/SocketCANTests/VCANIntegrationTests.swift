@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import SocketCAN
 import CANBus
+import CANControl
 import CSocketCAN
 
 /// On a real vcan bus: run inside the VM harness (scripts/vcan-vm.sh sets VG_VCAN=1 and creates

@@ -28,19 +28,18 @@ final class EngineTests: XCTestCase {
                 invalid: [655.35]
         """)
         let speed = e.mapping.pathIndex("Vehicle.Private.SpeedMetersPerSecond")!
-        XCTAssertEqual(e.freshness(speed), .unavailable)
+        XCTAssertNil(e.store.read(speed), "unavailable before any frame")
         e.ingest(bus: 0, frame("0D0#10270100000000F0", at: 1.0))  // 100 km/h
         XCTAssertEqual(e.sample(speed)!.value, 100 / 3.6, accuracy: 1e-9)
-        XCTAssertEqual(e.freshness(speed), .fresh)
+        XCTAssertEqual(e.store.read(speed)!.state(now: 1_000_000_000), .fresh)
         e.ingest(bus: 0, frame("0D0#FFFF0100000000F0", at: 1.02))  // SNA: dropped, value kept
         XCTAssertEqual(e.dropped[speed], 1)
-        XCTAssertEqual(e.sample(speed)!.timestamp, CANTimestamp(totalNanoseconds: 1_000_000_000))
-        // 20 ms cycle x 3 = 60 ms: stale 100 ms later, with its age.
-        XCTAssertEqual(e.freshness(speed, now: CANTimestamp(totalNanoseconds: 1_100_000_000)), .stale(ageNanoseconds: 100_000_000))
-        // A reader on another thread sees the same from the store alone.
+        XCTAssertEqual(e.sample(speed)!.timestampNanoseconds, 1_000_000_000)
+        // 20 ms cycle x 3 = 60 ms: stale 100 ms later, with its age (what any reader sees from the store).
         let entry = e.store.read(speed)!
-        XCTAssertEqual(entry.freshness(now: 1_050_000_000), .fresh)
-        XCTAssertEqual(entry.freshness(now: 1_100_000_000), .stale(ageNanoseconds: 100_000_000))
+        XCTAssertEqual(entry.state(now: 1_050_000_000), .fresh)
+        XCTAssertEqual(entry.state(now: 1_100_000_000), .stale)
+        XCTAssertEqual(entry.ageSeconds(now: 1_100_000_000), 0.1, accuracy: 1e-12)
     }
 
     func testLabelsMapGearsAndUnknownLabelsAreDropped() throws {
@@ -86,43 +85,57 @@ extension EngineTests {
     /// below 0.5 km/h; park wins when stopped with P selected.
     func testMotionHysteresisAroundZeroAndPark() throws {
         let mapping = try CompiledMapping.load(path: MappingTests.root + "/DBC/demo_mapping.yaml")
-        let e = VehicleStateEngine(mapping: mapping)
-        var engine = e
-        engine.context = DrivingContextTracker(mapping: mapping)
+        var engine = VehicleStateEngine(mapping: mapping)
+        var tracker = DrivingContextTracker(mapping: mapping)
         var t = 1.0
+        func ingest(_ text: String) {
+            let r = frame(text, at: t)
+            let result = engine.ingest(bus: 0, r)
+            let changed = (0..<result.changedCount).map { Int(engine.changedPaths[$0]) }
+            if changed.contains(where: tracker.isInput) {
+                tracker.update(store: engine.store, speedChanged: changed.contains(tracker.paths.speed!), now: r.timestamp.totalNanoseconds)
+            }
+        }
         func speed(_ kmh: Double) {
             let raw = UInt16(kmh * 100)
-            let text = String(format: "0D0#%02X%02X0100000000F0", raw & 0xFF, raw >> 8)
-            engine.ingest(bus: 0, frame(text, at: t))
+            ingest(String(format: "0D0#%02X%02X0100000000F0", raw & 0xFF, raw >> 8))
             t += 0.02
         }
         func gear(_ lever: UInt8) {  // GearLever is Motorola bits 7..4 of byte 0; CurrentGear byte 1 = 1
-            engine.ingest(bus: 0, frame(String(format: "1A0#%02X01000000000000", lever << 4), at: t))
+            ingest(String(format: "1A0#%02X01000000000000", lever << 4))
         }
         gear(3)  // D
         var states: [DrivingContext.Motion] = []
-        for v in [0.0, 1.0, 1.9, 2.5, 1.0, 0.6, 0.4, 1.5] { speed(v); states.append(engine.context!.motion) }
+        for v in [0.0, 1.0, 1.9, 2.5, 1.0, 0.6, 0.4, 1.5] { speed(v); states.append(tracker.output.motion) }
         XCTAssertEqual(states, [.stopped, .stopped, .stopped, .moving, .moving, .moving, .stopped, .stopped])
         gear(0)  // P
         speed(0)
-        XCTAssertEqual(engine.context!.motion, .parked)
+        XCTAssertEqual(tracker.output.motion, .parked)
         XCTAssertGreaterThan(engine.sample(0)!.receivedNanoseconds, 1_700_000_000_000_000_000, "received time is the wall clock")
     }
 }
 
 final class DrivingContextAgingTests: XCTestCase {
-    func testAgesGrowAndPartsTurnStalePastTheirTimeout() {
-        let c = DrivingContext(time: CANTimestamp(totalNanoseconds: 1_000_000_000),
-                               speed: .init(value: 50, state: .fresh, ageSeconds: 0.01, timeoutSeconds: 0.1),
-                               location: .init(value: .init(latitude: 1, longitude: 2), state: .fresh, ageSeconds: 0.2, timeoutSeconds: 3),
-                               gear: .init(value: nil, state: .unavailable, ageSeconds: nil),
-                               motion: .moving, accelerationTrend: .steady, acceleration: 0.1, distanceKm: 1)
-        let later = c.aged(to: CANTimestamp(totalNanoseconds: 1_500_000_000))
+    /// A reader computes the context at its own "now": ages grow and parts turn stale past
+    /// their timeout without any new frame, and motion (which needs a fresh speed) turns unknown.
+    func testAgesGrowAndPartsTurnStalePastTheirTimeout() throws {
+        let mapping = try CompiledMapping.load(path: MappingTests.root + "/DBC/demo_mapping.yaml")
+        let store = VehicleStateStore(pathCount: mapping.paths.count)
+        let paths = ContextPaths(mapping: mapping)
+        let tracked = TrackedContext()
+        store.publish(paths.speed!, value: 50, timestampNanoseconds: 990_000_000, source: 0, timeoutNanoseconds: 100_000_000)
+        store.publish(paths.latitude!, value: 1, timestampNanoseconds: 800_000_000, source: 0, timeoutNanoseconds: 3_000_000_000)
+        store.publish(paths.longitude!, value: 2, timestampNanoseconds: 800_000_000, source: 0, timeoutNanoseconds: 3_000_000_000)
+        tracked.store(motion: .moving)
+        let now = DrivingContext.read(store: store, tracked: tracked, paths: paths, now: 1_000_000_000)
+        XCTAssertEqual(now.speed.state, .fresh)
+        XCTAssertEqual(now.motion, .moving)
+        let later = DrivingContext.read(store: store, tracked: tracked, paths: paths, now: 1_500_000_000)
         XCTAssertEqual(later.speed.state, .stale)
         XCTAssertEqual(later.speed.ageSeconds!, 0.51, accuracy: 1e-9)
         XCTAssertEqual(later.location.state, .fresh)
+        XCTAssertEqual(later.location.ageSeconds!, 0.7, accuracy: 1e-9)
         XCTAssertEqual(later.gear.state, .unavailable)
-        XCTAssertEqual(later.motion, .unknown)  // motion needs a fresh speed
-        XCTAssertEqual(c.aged(to: CANTimestamp(totalNanoseconds: 900_000_000)), c)
+        XCTAssertEqual(later.motion, .unknown, "motion needs a fresh speed")
     }
 }

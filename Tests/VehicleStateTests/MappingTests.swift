@@ -52,7 +52,7 @@ final class MappingTests: XCTestCase {
         let (file, parseErrors) = MappingFile.parse(yaml, fileName: "m.yaml")
         XCTAssertEqual(parseErrors, [])
         XCTAssertThrowsError(try CompiledMapping.compile(file)) { error in
-            let lines = (error as! MappingErrors).errors.map(\.description)
+            let lines = (error as! Diagnostics).items.map(\.description)
             XCTAssertEqual(lines.count, 5, lines.joined(separator: "\n"))
             XCTAssertTrue(lines[4].contains("does not fit uint8"), lines[4])
             XCTAssertTrue(lines[0].hasPrefix("m.yaml:9:9: error: Vehicle.Speed: no bus 'chassis'"), lines[0])
@@ -85,7 +85,7 @@ final class MappingTests: XCTestCase {
         """
         let (file, _) = MappingFile.parse(yaml, fileName: "v.yaml")
         XCTAssertThrowsError(try CompiledMapping.compile(file)) { error in
-            XCTAssertEqual((error as! MappingErrors).errors.map(\.description), [
+            XCTAssertEqual((error as! Diagnostics).items.map(\.description), [
                 "v.yaml:5:3: error: Vehicle.Sped is not a VSS path this gateway knows (did you mean Vehicle.Speed?); mark it 'custom: true' if it is an overlay",
                 "v.yaml:8:3: error: Vehicle.CurrentLocation.Latitude is double in VSS, not float",
                 "v.yaml:11:3: error: Vehicle.Speed is in km/h in VSS, not mph",

@@ -25,31 +25,18 @@ final class StoreTests: XCTestCase {
         XCTAssertGreaterThan(reads, 0)
     }
 
-    func testChangesAreCoalescedPerPath() {
+    func testVersionsSayWhichValueIsNewToAReader() {
         let store = VehicleStateStore(pathCount: 3)
+        XCTAssertNil(store.read(0))
+        XCTAssertEqual(store.version(of: 0), 0)
         store.publish(0, value: 1, timestampNanoseconds: 1, source: 0)
-        let seen = store.version
+        let seen = store.version(of: 0)
         store.publish(1, value: 2, timestampNanoseconds: 2, source: 0)
-        store.publish(1, value: 3, timestampNanoseconds: 3, source: 0)
-        store.publish(2, value: 4, timestampNanoseconds: 4, source: 0)
-        let changes = store.changes(since: seen)
-        XCTAssertEqual(changes.map(\.path), [1, 2])
-        XCTAssertEqual(changes.first?.entry.value, 3, "a slow reader gets the latest value only")
-        XCTAssertNil(VehicleStateStore(pathCount: 1).read(0))
-    }
-}
-
-extension StoreTests {
-    func testASlowSubscriberGetsTheLatestValueOfEveryChangedPath() async throws {
-        let store = VehicleStateStore(pathCount: 3)
-        let subscriber = store.subscribe()
-        for i in 1...1000 { store.publish(i % 2, value: Double(i), timestampNanoseconds: Int64(i), source: 0) }
-        let batch = try await subscriber.next()
-        XCTAssertEqual(batch.map(\.path).sorted(), [0, 1])
-        XCTAssertEqual(batch.first { $0.path == 0 }?.entry.value, 1000)
-        XCTAssertEqual(batch.first { $0.path == 1 }?.entry.value, 999)
-        store.publish(2, value: 7, timestampNanoseconds: 1001, source: 0)
-        let next = try await subscriber.next()
-        XCTAssertEqual(next.map(\.path), [2])
+        XCTAssertEqual(store.version(of: 0), seen, "another path's write leaves it alone")
+        store.publish(0, value: 3, timestampNanoseconds: 3, source: 0, notify: false)
+        XCTAssertEqual(store.version(of: 0), seen, "a refresh inside the deadband is not a change")
+        XCTAssertEqual(store.read(0)?.timestampNanoseconds, 3)
+        store.publish(0, value: 4, timestampNanoseconds: 4, source: 0)
+        XCTAssertGreaterThan(store.version(of: 0), seen)
     }
 }

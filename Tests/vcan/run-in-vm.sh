@@ -8,6 +8,8 @@ export TMPDIR=${TMPDIR:-/tmp}
 status=0
 echo "== SocketCAN XCTests on vcan"
 .build/debug/vehicle-gatewayPackageTests.xctest SocketCANTests.VCANIntegrationTests || status=1
+echo "== the frame path's live source on vcan"
+.build/debug/vehicle-gatewayPackageTests.xctest GatewayTests.LiveSourceTests || status=1
 echo "== live command-line tests against can-utils"
 .venv-test/bin/python -m pytest -q -p no:cacheprovider Tests/vcan || status=1
 exit $status

@@ -1,5 +1,6 @@
 import Benchmark
 import CANBus
+import CANLog
 import DBC
 #if canImport(Glibc)
 import Glibc

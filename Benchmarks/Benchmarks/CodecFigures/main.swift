@@ -1,4 +1,5 @@
 import CANBus
+import CANLog
 import DBC
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
-// Thin C helpers for SocketCAN: the kernel structs, and a batched receive whose control
-// messages (CMSG_* are macros Swift cannot call) are unpacked here.
+// Thin C helpers for SocketCAN (the kernel structs, and a batched receive whose control
+// messages, CMSG_* macros Swift cannot call, are unpacked here) and for the frame path's
+// wake-ups (eventfd, ppoll: declared only under _GNU_SOURCE, which Swift's Glibc lacks).
 #ifndef CSOCKETCAN_H
 #define CSOCKETCAN_H
 
@@ -51,5 +52,12 @@ int vg_poll_many(const int *fds, short *revents, int count, int timeout_ms);
 /// Sets the CAN FD data-phase bit rate over rtnetlink (IFLA_CAN_DATA_BITTIMING); libsocketcan
 /// has no call for it. The interface must be down. Returns 0 or -errno (-EOPNOTSUPP on vcan).
 int vg_set_data_bitrate(const char *name, uint32_t bitrate);
+
+/// A non-blocking, close-on-exec eventfd (a wake-up counter), or -errno.
+int vg_eventfd(void);
+
+/// Waits up to `nanoseconds` for `fd` to become readable (ppoll: no millisecond rounding);
+/// 1 readable, 0 timeout, or -errno.
+int vg_wait_readable(int fd, int64_t nanoseconds);
 
 #endif

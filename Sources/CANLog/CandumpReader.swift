@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CANBus
+import CZlib
+
+/// Reads a candump log from a file descriptor in large chunks and hands out one parsed record
+/// at a time. The chunk buffer is reused, so memory stays bounded whatever the log's size.
+/// A gzip-compressed file (`drive.log.gz`) is decompressed as it is read.
+public struct CandumpReader: ~Copyable {
+    public enum Mode: Sendable {
+        /// Stop at the first malformed line.
+        case strict
+        /// Report malformed lines and go on with the next one.
+        case lenient
+    }
+
+    public let fileName: String
+    public let mode: Mode
+    let fd: Int32
+    let ownsDescriptor: Bool
+    /// Set when the file is gzip-compressed: reads go through zlib.
+    let gzip: gzFile?
+    var buffer: UnsafeMutableRawBufferPointer
+    var start = 0
+    var end = 0
+    var eof = false
+    public private(set) var lineNumber = 0
+    var interfaces = InterfaceNames()
+    /// Malformed lines seen so far in lenient mode (the first ones are kept for reporting).
+    public private(set) var errorCount = 0
+    public private(set) var firstErrors: [Diagnostic] = []
+    static let keptErrors = 100
+    /// The longest line accepted: a 64-byte FD frame with separators and a long prefix fits many times over.
+    public static let maxLineLength = 4096
+
+    /// Opens `path`, or standard input for "-".
+    public init(path: String, mode: Mode = .strict, chunkSize: Int = 1 << 20) throws(CANIOError) {
+        if path == "-" {
+            self.init(descriptor: 0, name: "<stdin>", mode: mode, ownsDescriptor: false, chunkSize: chunkSize)
+        } else {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .system(.last("open \(path)")) }
+            var magic: (UInt8, UInt8) = (0, 0)
+            var gz: gzFile?
+            if pread(fd, &magic, 2, 0) == 2 && magic == (0x1F, 0x8B) {
+                // zlib owns the descriptor from here and closes it.
+                gz = gzdopen(fd, "rb")
+                guard let gz else { close(fd); throw .system(SystemError(errno: ENOMEM, operation: "gzip \(path)")) }
+                gzbuffer(gz, 1 << 17)
+            }
+            self.init(descriptor: fd, name: path, mode: mode, ownsDescriptor: gz == nil, chunkSize: chunkSize, gzip: gz)
+        }
+    }
+
+    public init(descriptor: Int32, name: String, mode: Mode = .strict, ownsDescriptor: Bool = false, chunkSize: Int = 1 << 20) {
+        self.init(descriptor: descriptor, name: name, mode: mode, ownsDescriptor: ownsDescriptor, chunkSize: chunkSize, gzip: nil)
+    }
+
+    init(descriptor: Int32, name: String, mode: Mode, ownsDescriptor: Bool, chunkSize: Int, gzip: gzFile?) {
+        self.gzip = gzip
+        self.fd = descriptor
+        self.fileName = name
+        self.mode = mode
+        self.ownsDescriptor = ownsDescriptor
+        buffer = .allocate(byteCount: max(chunkSize, Self.maxLineLength * 2), alignment: 16)
+    }
+
+    deinit {
+        if let gzip { gzclose(gzip) }
+        buffer.deallocate()
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// The next well-formed record, nil at the end of the input. In strict mode a malformed line
+    /// throws; in lenient mode it is counted, kept in `firstErrors` and skipped. Blank lines and
+    /// lines starting with '#' are skipped in both modes.
+    public mutating func next() throws(CANIOError) -> CANLogRecord? {
+        while true {
+            guard let range = try nextLine() else { return nil }
+            let line = UnsafeRawBufferPointer(rebasing: buffer[range])
+            if isBlankOrComment(line) { continue }
+            do {
+                return try CandumpParser.parse(line, lineNumber: lineNumber, interfaces: &interfaces)
+            } catch {
+                var e = error
+                e.file = fileName
+                if mode == .strict { throw .malformed(e) }
+                errorCount += 1
+                if firstErrors.count < Self.keptErrors { firstErrors.append(e) }
+                onMalformedLine?(e)
+            }
+        }
+    }
+
+    /// Called for each malformed line in lenient mode (e.g. to print it as it happens).
+    public var onMalformedLine: ((Diagnostic) -> Void)?
+
+    func isBlankOrComment(_ line: UnsafeRawBufferPointer) -> Bool {
+        for b in line {
+            if b == 0x20 || b == 0x09 || b == 0x0D { continue }
+            return b == UInt8(ascii: "#")
+        }
+        return true
+    }
+
+    /// The byte range of the next line in `buffer`, without its newline.
+    mutating func nextLine() throws(CANIOError) -> Range<Int>? {
+        while true {
+            if let nl = findNewline(from: start) {
+                let line = start..<nl
+                start = nl + 1
+                lineNumber += 1
+                return line
+            }
+            if eof {
+                guard start < end else { return nil }
+                let line = start..<end
+                start = end
+                lineNumber += 1
+                return line
+            }
+            // Move the partial line to the front and read more.
+            if start > 0 {
+                let pending = end - start
+                if pending > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[0..<pending])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+                }
+                start = 0
+                end = pending
+            }
+            if end == buffer.count {
+                // A line longer than the whole buffer: report it and skip to its end.
+                lineNumber += 1
+                let e = Diagnostic(file: fileName, line: lineNumber, column: 1,
+                                   message: "line longer than \(buffer.count) bytes (found no newline)")
+                try skipToNewline()
+                if mode == .strict { throw .malformed(e) }
+                errorCount += 1
+                if firstErrors.count < Self.keptErrors { firstErrors.append(e) }
+                continue
+            }
+            let n = readInto(buffer.baseAddress! + end, buffer.count - end)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(.last(readOperation))
+            }
+            if n == 0 { eof = true } else { end += n }
+        }
+    }
+
+    /// What a failed `readInto` was doing, for its error.
+    var readOperation: String {
+        gzip == nil ? "read \(fileName)" : "decompress \(fileName) (the gzip data is corrupt or cut short)"
+    }
+
+    /// read(2), or zlib's gzread for a compressed file (a corrupt one reads as an error).
+    func readInto(_ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        guard let gzip else { return read(fd, pointer, count) }
+        let n = Int(gzread(gzip, pointer, UInt32(min(count, Int(Int32.max)))))
+        var code: Int32 = 0
+        _ = gzerror(gzip, &code)
+        // A stream cut short reads as a clean end with Z_BUF_ERROR set: that is an error too.
+        if n < 0 || (n == 0 && code == Z_BUF_ERROR) || code == Z_DATA_ERROR { errno = EIO; return -1 }
+        return n
+    }
+
+    mutating func skipToNewline() throws(CANIOError) {
+        start = 0
+        end = 0
+        while true {
+            let n = readInto(buffer.baseAddress!, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(.last(readOperation))
+            }
+            if n == 0 { eof = true; return }
+            end = n
+            if let nl = findNewline(from: 0) { start = nl + 1; return }
+        }
+    }
+
+    @inline(__always)
+    func findNewline(from: Int) -> Int? {
+        guard from < end else { return nil }
+        let base = buffer.baseAddress! + from
+        guard let p = memchr(base, 0x0A, end - from) else { return nil }
+        return UnsafeRawPointer(p) - UnsafeRawPointer(buffer.baseAddress!)
+    }
+}
+
+/// Why a log could not be read: the system refused, or a line is malformed (strict mode).
+public enum CANIOError: Error, CustomStringConvertible, Sendable {
+    case system(SystemError)
+    case malformed(Diagnostic)
+
+    public var description: String {
+        switch self {
+        case .system(let e): return e.description
+        case .malformed(let d): return d.description
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import CANBus
+import Foundation
+import VehicleState
+import Yams
+
+/// `run --config FILE`: sources, mapping, API and logging in one YAML file. Every problem is
+/// collected and reported together, each as `file:line:column: error: ...`; paths in it are
+/// relative to the file. Command-line flags override what it says.
+///
+///     mapping: car.yaml
+///     sources:
+///       interfaces: [can0, can1]       # live SocketCAN, or:
+///       replay: [drive.log]            # candump logs
+///       speed: 1.0                     # replay speed factor
+///       loop: 0                        # replay passes, 0 = forever
+///       fast: false                    # replay as fast as possible
+///       buses: {can3: powertrain}      # interfaces the mapping does not name, assigned to buses
+///     api:
+///       listen: 127.0.0.1:8080
+///       token_file: /etc/vehicle-gateway/token   # or token: ...
+///       location_decimals: 3
+///       tls_cert: /etc/vehicle-gateway/cert.pem   # with tls_key: HTTPS and WSS
+///     log:
+///       level: info                    # trace debug info notice warning error critical
+///       format: json                   # text or json
+///     status: false                    # the live status line
+public struct GatewayConfigFile: Sendable {
+    public var mapping: String?
+    public var interfaces: [String] = []
+    public var replay: [String] = []
+    public var speed: Double?
+    public var loop: Int?
+    public var fast: Bool?
+    /// Interface → bus name, for interfaces the mapping does not name.
+    public var busAssignments: [String: String] = [:]
+    public var listen: String?
+    public var token: String?
+    public var tokenFile: String?
+    public var locationDecimals: Int?
+    public var tlsCert: String?
+    public var tlsKey: String?
+    public var logLevel: String?
+    public var logFormat: String?
+    public var status: Bool?
+
+    public init() {}
+
+    /// The file's configuration; every problem in it at once, in file order.
+    public static func load(path: String) throws(Diagnostics) -> GatewayConfigFile {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw Diagnostics([Diagnostic(file: path, line: 0, column: 0, message: "cannot read the configuration file")])
+        }
+        let (config, errors) = parse(text, fileName: path)
+        if !errors.isEmpty { throw Diagnostics(errors) }
+        return config
+    }
+
+    static let sections: [String: [String]] = [
+        "": ["mapping", "sources", "api", "log", "status"],
+        "sources": ["interfaces", "replay", "speed", "loop", "fast", "buses"],
+        "api": ["listen", "token", "token_file", "location_decimals", "tls_cert", "tls_key"],
+        "log": ["level", "format"],
+    ]
+
+    /// The configuration, and its problems.
+    public static func parse(_ text: String, fileName: String) -> (GatewayConfigFile, [Diagnostic]) {
+        var c = GatewayConfigFile()
+        var errors: [Diagnostic] = []
+        let base = URL(fileURLWithPath: fileName).deletingLastPathComponent()
+        func fail(_ n: Node?, _ m: String) {
+            errors.append(Diagnostic(file: fileName, line: n?.mark?.line ?? 1, column: n?.mark?.column ?? 1, message: m))
+        }
+        func file(_ n: Node, _ what: String, mustExist: Bool = true) -> String? {
+            guard let s = n.string, !s.isEmpty else { fail(n, "\(what) must be a file path"); return nil }
+            let p = s.hasPrefix("/") || s == "-" ? s : base.appendingPathComponent(s).path
+            if mustExist, p != "-", !FileManager.default.isReadableFile(atPath: p) { fail(n, "\(what): cannot read '\(s)' (looked for \(p))") }
+            return p
+        }
+        func strings(_ n: Node, _ what: String) -> [String] {
+            if let s = n.scalar?.string { return [s] }
+            if let list = n.sequence { return list.compactMap { item in item.string ?? { fail(item, "\(what): expected a name"); return nil }() } }
+            fail(n, "\(what) must be a name or a list of names")
+            return []
+        }
+        func section(_ n: Node, _ name: String) -> [(Node, Node)] {
+            guard let m = n.mapping else { fail(n, "'\(name)' must be a mapping of \(sections[name]!.joined(separator: ", "))"); return [] }
+            return m.map { ($0.key, $0.value) }.filter { key, _ in
+                guard let k = key.string, sections[name]!.contains(k) else {
+                    let k = key.string ?? "?"
+                    let near = VSSCatalog.closest(to: k, among: sections[name]!)
+                    fail(key, "unknown key '\(k)' in \(name.isEmpty ? "the configuration" : "'\(name)'")" + (near.map { "; did you mean '\($0)'?" } ?? "; expected \(sections[name]!.joined(separator: ", "))"))
+                    return false
+                }
+                return true
+            }
+        }
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            return (c, [Diagnostic(yamlError: error, file: fileName)])
+        }
+        guard let root else { return (c, []) }  // an empty file: all defaults
+        for (key, value) in section(root, "") {
+            switch key.string! {
+            case "mapping": c.mapping = file(value, "mapping")
+            case "status":
+                if let b = value.bool { c.status = b } else { fail(value, "'status' must be true or false") }
+            case "sources":
+                for (k, v) in section(value, "sources") {
+                    switch k.string! {
+                    case "interfaces": c.interfaces = strings(v, "sources.interfaces")
+                    case "replay":
+                        let nodes = v.sequence.map { Array($0) } ?? [v]
+                        c.replay = nodes.compactMap { file($0, "sources.replay") }
+                    case "speed":
+                        if let f = v.float, f > 0, f.isFinite { c.speed = f } else { fail(v, "sources.speed must be a number above 0") }
+                    case "loop":
+                        if let i = v.int, i >= 0 { c.loop = i } else { fail(v, "sources.loop must be 0 (forever) or a positive count") }
+                    case "buses":
+                        guard let m = v.mapping else { fail(v, "sources.buses maps interfaces to bus names, e.g. {can3: powertrain}"); continue }
+                        for (iface, bus) in m {
+                            guard let i = iface.string, let b = bus.string else { fail(bus, "sources.buses: expected interface: bus"); continue }
+                            c.busAssignments[i] = b
+                        }
+                    default:
+                        if let b = v.bool { c.fast = b } else { fail(v, "sources.fast must be true or false") }
+                    }
+                }
+                if !c.interfaces.isEmpty, !c.replay.isEmpty { fail(key, "sources: give either interfaces (live) or replay logs, not both") }
+            case "api":
+                for (k, v) in section(value, "api") {
+                    switch k.string! {
+                    case "listen":
+                        if let s = v.string, s.contains(":") { c.listen = s } else { fail(v, "api.listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
+                    case "token":
+                        if let s = v.string, s.count >= 16 { c.token = s } else { fail(v, "api.token must be a string of at least 16 characters") }
+                    case "token_file": c.tokenFile = file(v, "api.token_file")
+                    case "tls_cert": c.tlsCert = file(v, "api.tls_cert")
+                    case "tls_key": c.tlsKey = file(v, "api.tls_key")
+                    default:
+                        if let i = v.int, (0...8).contains(i) { c.locationDecimals = i } else { fail(v, "api.location_decimals must be 0 to 8") }
+                    }
+                }
+            default:  // log
+                for (k, v) in section(value, "log") {
+                    let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+                    if k.string == "level" {
+                        if let s = v.string, levels.contains(s) { c.logLevel = s } else { fail(v, "log.level must be one of \(levels.joined(separator: ", "))") }
+                    } else {
+                        if let s = v.string, ["text", "json"].contains(s) { c.logFormat = s } else { fail(v, "log.format must be text or json") }
+                    }
+                }
+            }
+        }
+        return (c, Diagnostics(errors).items)
+    }
+}

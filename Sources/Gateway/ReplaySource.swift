@@ -1,0 +1,184 @@
+import CANBus
+import CANLog
+
+/// Replays candump logs (plain or gzip, or standard input), merged by time, streaming: a line is
+/// read only when the previous frame went through, so memory stays bounded and a piped log is
+/// processed line by line as it arrives.
+///
+/// Paced, frames keep the log's relative timing scaled by `speed`, and (with `restamp`) their
+/// times move to now, so ages and staleness behave as on a live bus; `fast` goes as fast as it
+/// can with the log's own times. Passes after the first continue the timeline 10 ms after the
+/// previous pass's last frame.
+public struct ReplaySource: FrameSource {
+    public struct Options: Sendable {
+        public var logs: [String]
+        /// Playback speed factor (2 = twice as fast).
+        public var speed = 1.0
+        /// Passes over the logs; 0 = forever (standard input is read once).
+        public var passes = 1
+        /// As fast as possible, with the log's own times.
+        public var fast = false
+        /// Paced frames take the time they are replayed at (looks live); else the log's times.
+        public var restamp = true
+        /// Seconds into the log to start at and to stop after (from its first frame).
+        public var startOffset = 0.0
+        public var stopOffset: Double?
+        /// Stop at the first malformed line instead of skipping it.
+        public var strict = false
+
+        public init(logs: [String]) { self.logs = logs }
+    }
+
+    public let options: Options
+    public let buses: BusResolver
+
+    public init(_ options: Options, buses: BusResolver) {
+        self.options = options
+        self.buses = buses
+    }
+
+    public var summary: String {
+        "replay " + options.logs.joined(separator: ", ") + (options.fast ? " (fast)" : " at \(options.speed)x")
+    }
+
+    var readsStandardInput: Bool { options.logs.contains("-") }
+
+    public func run<Sink: FrameSink>(into sink: inout Sink) throws {
+        let wallStart = SystemClock.wallNanoseconds()
+        let monoStart = SystemClock.monotonicNanoseconds()
+        let restamp = options.restamp && !options.fast
+        sink.begin(restamp ? .scaled(frame: wallStart, wall: wallStart, rate: options.speed) : .newestFrame)
+        var announced: [Bool] = []
+        var timelineStart: Int64?   // the first frame's log time, where offsets count from
+        var loopOffset: Int64 = 0
+        var lastWake: Int64 = 0
+        var arrival = wallStart
+        var sinceBeat = 0
+        var pass = 0
+        let startNs = Int64(options.startOffset * 1e9)
+        let stopNs = options.stopOffset.map { Int64($0 * 1e9) }
+        let malformed = MalformedLines()
+        passes: while !sink.shouldStop, options.passes == 0 || pass < options.passes {
+            pass += 1
+            var cursors = try options.logs.map { try LogCursor(path: $0, strict: options.strict, malformed: malformed) }
+            var passFirst: Int64?, passLast: Int64 = 0
+            frames: while !sink.shouldStop {
+                // The earliest head among the logs; heads are read only when needed.
+                var pick = -1
+                var pickTime = Int64.max
+                for i in cursors.indices {
+                    try cursors[i].fill()
+                    for d in malformed.take() { sink.malformedLine(d) }
+                    if let t = cursors[i].headTime, t < pickTime { pick = i; pickTime = t }
+                }
+                guard pick >= 0 else { break }
+                let record = cursors[pick].head!
+                cursors[pick].head = nil
+                let t = pickTime
+                let origin = passFirst ?? t
+                if passFirst == nil { passFirst = t; if timelineStart == nil { timelineStart = t } }
+                passLast = max(passLast, t)
+                if t - origin < startNs { continue }
+                if let stopNs, t - origin > stopNs { break frames }
+                guard let bus = cursors[pick].bus(of: record.interface, buses) else {
+                    throw ReplayError.unmappedInterface(Diagnostic(file: cursors[pick].fileName, line: cursors[pick].box.reader.lineNumber,
+                                                                   column: 1, message: buses.unmapped(record.interface)))
+                }
+                if bus >= announced.count { announced += Array(repeating: false, count: bus + 1 - announced.count) }
+                if !announced[bus] { announced[bus] = true; sink.busEvent(.up(source: summary), bus: bus) }
+                let offset = t - timelineStart! + loopOffset - startNs
+                var timestamp = t + loopOffset
+                if options.fast {
+                    // One clock read per 256 frames: arrival only feeds latency figures.
+                    sinceBeat += 1
+                    if sinceBeat & 255 == 0 {
+                        arrival = SystemClock.wallNanoseconds()
+                        if sinceBeat >= 1 << 16 { sinceBeat = 0; sink.pause() }
+                    }
+                } else {
+                    let due = monoStart + Int64(Double(offset) / options.speed)
+                    if due > lastWake {
+                        // Not due yet: sleep until half a millisecond after it, so the frames due
+                        // in that half millisecond go through on one wake-up (never early).
+                        sink.pause()
+                        while !sink.shouldStop {
+                            let now = SystemClock.monotonicNanoseconds()
+                            if now >= due { lastWake = now; break }
+                            SystemClock.sleep(nanoseconds: min(due - now + 500_000, 100_000_000))
+                            sink.pause()
+                        }
+                        arrival = SystemClock.wallNanoseconds()
+                    }
+                    if restamp { timestamp = wallStart + offset }
+                }
+                sink.deliver(BusFrame(bus: bus, timestamp: timestamp, arrival: arrival, frame: record.frame))
+            }
+            cursors.removeAll()
+            if let first = passFirst { loopOffset += passLast - first + 10_000_000 }
+            if readsStandardInput { break passes }
+        }
+        for (bus, seen) in announced.enumerated() where seen {
+            sink.busEvent(.ended(reason: sink.shouldStop ? "stopped" : "replay finished"), bus: bus)
+        }
+    }
+}
+
+/// Why a replay stopped early.
+public enum ReplayError: Error, CustomStringConvertible {
+    /// A log line's interface maps to no bus.
+    case unmappedInterface(Diagnostic)
+
+    public var description: String {
+        switch self {
+        case .unmappedInterface(let d): return d.description
+        }
+    }
+}
+
+/// Malformed lines the readers skipped, until the replay passes them to its sink.
+final class MalformedLines: @unchecked Sendable {
+    var items: [Diagnostic] = []
+    @inline(__always) func take() -> [Diagnostic] {
+        guard !items.isEmpty else { return [] }
+        defer { items.removeAll() }
+        return items
+    }
+}
+
+/// One log being replayed, with the next record read ahead.
+struct LogCursor {
+    final class Reader {
+        var reader: CandumpReader
+        init(_ r: consuming CandumpReader) { reader = r }
+    }
+    let box: Reader
+    let fileName: String
+    var head: CANLogRecord?
+    var headTime: Int64? { head?.timestamp.totalNanoseconds }
+    var ended = false
+    var lastInterface = ""
+    var lastBus: Int?
+
+    init(path: String, strict: Bool, malformed: MalformedLines) throws(CANIOError) {
+        var r = try CandumpReader(path: path, mode: strict ? .strict : .lenient)
+        r.onMalformedLine = { malformed.items.append($0) }
+        fileName = r.fileName
+        box = Reader(r)
+    }
+
+    /// Reads the next record into `head` unless one is waiting (nil head after: the end).
+    mutating func fill() throws(CANIOError) {
+        guard head == nil, !ended else { return }
+        head = try box.reader.next()
+        if head == nil { ended = true }
+    }
+
+    /// The bus of an interface, remembered for the next frame (logs rarely change interface).
+    @inline(__always)
+    mutating func bus(of interface: String, _ buses: BusResolver) -> Int? {
+        if interface == lastInterface, let b = lastBus { return b }
+        lastInterface = interface
+        lastBus = buses.bus(of: interface)
+        return lastBus
+    }
+}

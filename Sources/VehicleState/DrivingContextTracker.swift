@@ -1,0 +1,149 @@
+import Atomics
+
+/// What the frame path derives for the driving context and readers cannot: motion with
+/// hysteresis, distance travelled and the acceleration trend. Written by the tracker, read
+/// by anyone (each value on its own: a reader may see a new distance with the previous motion).
+public final class TrackedContext: Sendable {
+    let motionWord = ManagedAtomic<UInt8>(0)
+    let trendWord = ManagedAtomic<UInt8>(0)
+    let distanceBits = ManagedAtomic<UInt64>(0)
+    let accelerationBits = ManagedAtomic<UInt64>(Double.nan.bitPattern)
+
+    public init() {}
+
+    static let motions = DrivingContext.Motion.allCases
+    static let trends = DrivingContext.Trend.allCases
+
+    public var motion: DrivingContext.Motion {
+        let i = Int(motionWord.load(ordering: .relaxed))
+        return i < Self.motions.count ? Self.motions[i] : .unknown
+    }
+    public var trend: DrivingContext.Trend {
+        let i = Int(trendWord.load(ordering: .relaxed))
+        return i < Self.trends.count ? Self.trends[i] : .unknown
+    }
+    public var distanceKm: Double { Double(bitPattern: distanceBits.load(ordering: .relaxed)) }
+    /// m/s²; nil while unknown.
+    public var acceleration: Double? {
+        let a = Double(bitPattern: accelerationBits.load(ordering: .relaxed))
+        return a.isNaN ? nil : a
+    }
+
+    func store(motion: DrivingContext.Motion) { motionWord.store(UInt8(Self.motions.firstIndex(of: motion)!), ordering: .relaxed) }
+    func store(trend: DrivingContext.Trend, acceleration: Double?) {
+        trendWord.store(UInt8(Self.trends.firstIndex(of: trend)!), ordering: .relaxed)
+        accelerationBits.store((acceleration ?? .nan).bitPattern, ordering: .relaxed)
+    }
+    func store(distanceKm: Double) { distanceBits.store(distanceKm.bitPattern, ordering: .relaxed) }
+}
+
+/// Keeps the derived part of the driving context current, on the frame path, after each frame
+/// that changed one of the context's inputs: motion state with hysteresis, distance travelled
+/// (the speed integrated), and the acceleration trend (the slope of the last two seconds of speed).
+/// It reads the inputs from the store; it owns nothing the engine owns.
+public struct DrivingContextTracker: Sendable {
+    public let paths: ContextPaths
+    public let output: TrackedContext
+    /// Per mapped path: whether the context is made from it.
+    let isInputPath: [Bool]
+    var motion: DrivingContext.Motion = .unknown
+    var distanceKm = 0.0
+    var lastSpeed: (time: Int64, kmh: Double)?
+    /// The recent speed samples (time ns, km/h), oldest first within the ring.
+    var speedTimes: [Int64]
+    var speedValues: [Double]
+    var speedNext = 0, speedCount = 0
+    var lastTrendTime: Int64?
+
+    /// Hysteresis, km/h: moving above 2, stopped again below 0.5, so it does not flicker at 0.
+    static let moveEnter = 2.0, moveLeave = 0.5
+    /// The trend is the least-squares slope of speed over this window, recomputed at most this often.
+    static let trendWindow: Int64 = 2_000_000_000, trendStep: Int64 = 50_000_000
+    /// Within ±0.3 m/s² the car holds its speed.
+    static let steadyLimit = 0.3
+    static let ringCapacity = 1024
+
+    public init(mapping: CompiledMapping, output: TrackedContext = TrackedContext()) {
+        self.output = output
+        paths = ContextPaths(mapping: mapping)
+        var inputs = [Bool](repeating: false, count: mapping.paths.count)
+        for p in paths.inputs { inputs[p] = true }
+        isInputPath = inputs
+        speedTimes = Array(repeating: 0, count: Self.ringCapacity)
+        speedValues = Array(repeating: 0, count: Self.ringCapacity)
+    }
+
+    /// Whether path `path` (index into the mapping's paths) is one the context is made of.
+    @inline(__always) public func isInput(_ path: Int) -> Bool { isInputPath[path] }
+
+    /// After a frame at `now` (frame time, ns) changed some of the context's inputs;
+    /// `speedChanged` when one of them was the speed.
+    public mutating func update(store: VehicleStateStore, speedChanged: Bool, now: Int64) {
+        if speedChanged, let p = paths.speed, let e = store.read(p), e.timestampNanoseconds == now {
+            // Distance: trapezoids between consecutive speed samples, skipping gaps over 1 s.
+            if let last = lastSpeed, now > last.time, now - last.time <= 1_000_000_000 {
+                distanceKm += (last.kmh + e.value) / 2 * Double(now - last.time) / 3.6e12
+                output.store(distanceKm: distanceKm)
+            }
+            lastSpeed = (now, e.value)
+            appendSpeed(time: now, kmh: e.value)
+            if lastTrendTime.map({ now - $0 >= Self.trendStep }) ?? true {
+                lastTrendTime = now
+                let (trend, acceleration) = self.trend(now: now)
+                output.store(trend: trend, acceleration: acceleration)
+            }
+        }
+        let next = nextMotion(store, now: now)
+        if next != motion {
+            motion = next
+            output.store(motion: next)
+        }
+    }
+
+    /// A path's value if it is fresh at `now`.
+    func freshValue(_ store: VehicleStateStore, _ path: Int?, now: Int64) -> Double? {
+        guard let path, let e = store.read(path), e.state(now: now) == .fresh else { return nil }
+        return e.value
+    }
+
+    func nextMotion(_ store: VehicleStateStore, now: Int64) -> DrivingContext.Motion {
+        guard let speed = freshValue(store, paths.speed, now: now) else { return .unknown }
+        let selected = freshValue(store, paths.selectedGear, now: now).map { Int($0) }
+        let current = freshValue(store, paths.currentGear, now: now)
+        let parkLock = freshValue(store, paths.parkLock, now: now)
+        let inReverse = (current.map { $0 < 0 } ?? false) || (selected.map { $0 < 0 } ?? false)
+        let wasMoving = motion == .moving || motion == .reversing
+        let moving = wasMoving ? speed > Self.moveLeave : speed > Self.moveEnter
+        if moving { return inReverse ? .reversing : .moving }
+        if selected == VSSSelectedGear.park || parkLock == 1 { return .parked }
+        return .stopped
+    }
+
+    mutating func appendSpeed(time: Int64, kmh: Double) {
+        speedTimes[speedNext] = time
+        speedValues[speedNext] = kmh
+        speedNext = (speedNext + 1) % Self.ringCapacity
+        speedCount = min(speedCount + 1, Self.ringCapacity)
+    }
+
+    /// The least-squares slope of speed (m/s²) over the last two seconds before `now`.
+    func trend(now: Int64) -> (DrivingContext.Trend, Double?) {
+        var n = 0.0, sx = 0.0, sy = 0.0, sxy = 0.0, sxx = 0.0
+        var first = Int64.max, last = Int64.min
+        for k in 0..<speedCount {
+            let i = (speedNext - 1 - k + Self.ringCapacity) % Self.ringCapacity
+            let t = speedTimes[i]
+            if t > now { continue }
+            if t < now - Self.trendWindow { break }
+            let x = Double(now - t) / 1e9, y = speedValues[i] / 3.6
+            n += 1; sx += x; sy += y; sxy += x * y; sxx += x * x
+            first = min(first, t); last = max(last, t)
+        }
+        guard n >= 3, last - first >= 500_000_000 else { return (.unknown, nil) }
+        let denominator = n * sxx - sx * sx
+        guard denominator > 0 else { return (.unknown, nil) }
+        // x counts back from now, so the slope over time is the negative of the fitted one.
+        let a = -(n * sxy - sx * sy) / denominator
+        return (a > Self.steadyLimit ? .accelerating : a < -Self.steadyLimit ? .decelerating : .steady, a)
+    }
+}

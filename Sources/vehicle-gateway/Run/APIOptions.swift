@@ -1,0 +1,45 @@
+import ArgumentParser
+import AssistantAPI
+import Gateway
+import Foundation
+
+/// How the assistant API listens.
+struct APIOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Listen on HOST:PORT (port 0: any free port).", valueName: "host:port"))
+    var listen: String?
+    @Option(name: .long, help: "Bearer token required on every request (generated when listening beyond loopback without one).")
+    var token: String?
+    @Option(name: .long, help: "Read the bearer token from this file.") var tokenFile: String?
+    @Option(name: .long, help: "Give out latitude/longitude rounded to this many decimals (3 ≈ 110 m).") var locationDecimals: Int?
+    @Option(name: .long, help: "Serve HTTPS/WSS with this certificate chain (PEM).") var tlsCert: String?
+    @Option(name: .long, help: "The TLS certificate's private key (PEM).") var tlsKey: String?
+
+    func validate() throws {
+        if let listen, APIConfiguration.parseListen(listen) == nil { throw ValidationError("--listen takes HOST:PORT, not '\(listen)'") }
+        if let d = locationDecimals, !(0...8).contains(d) { throw ValidationError("--location-decimals must be 0 to 8") }
+    }
+
+    func configuration(_ config: GatewayConfigFile? = nil) throws -> APIConfiguration {
+        var c = APIConfiguration()
+        let listenText = listen ?? config?.listen ?? "127.0.0.1:8080"
+        guard let (host, port) = APIConfiguration.parseListen(listenText) else { throw CLIFailure.exit("api.listen takes HOST:PORT, not '\(listenText)'", code: 64) }
+        c.host = host
+        c.port = port
+        c.token = token ?? config?.token
+        if let tokenFile = tokenFile ?? (token == nil ? config?.tokenFile : nil) {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw CLIFailure.exit("cannot read --token-file \(tokenFile)", code: 66) }
+            c.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        c.locationDecimals = locationDecimals ?? config?.locationDecimals
+        c.tlsCertificatePath = tlsCert ?? config?.tlsCert
+        c.tlsKeyPath = tlsKey ?? config?.tlsKey
+        if !c.isLoopback, c.token == nil {
+            var bytes = [UInt8](repeating: 0, count: 24)
+            for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+            c.token = bytes.map { String(format: "%02x", $0) }.joined()
+            printError("vehicle-gateway: listening beyond loopback; generated API token (send it as 'Authorization: Bearer <token>'): \(c.token!)")
+        }
+        if let problem = AssistantServer.validate(c) { throw CLIFailure.exit(problem, code: 64) }
+        return c
+    }
+}
