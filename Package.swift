@@ -72,6 +72,7 @@ let package = Package(
             .product(name: "MCP", package: "swift-sdk"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(
             name: "vehicle-gateway",
@@ -87,10 +88,10 @@ let package = Package(
         ),
         .testTarget(name: "CANBusTests", dependencies: ["CANBus", "CANLog"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
-        .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CANBus"]),
-        .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "DBC", "CANBus", "CANLog"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "VehicleState", "CANBus", "CANLog", "SocketCAN", "Simulate", "DBC"]),
+        .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CSocketCAN", "CANBus"]),
+        .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "DBC", "CANBus"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "VehicleState", "CANBus", "SocketCAN"]),
         .testTarget(name: "SimulateTests", dependencies: ["Simulate", "DBC", "CANBus"]),
-        .testTarget(name: "AssistantAPITests", dependencies: ["AssistantAPI", "VehicleState", "CANBus"]),
+        .testTarget(name: "AssistantAPITests", dependencies: ["AssistantAPI"]),
     ]
 )

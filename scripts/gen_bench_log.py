@@ -14,7 +14,7 @@ written with 3 hex digits, extended ones with 8. Timestamps start at
 1700000000.000000 and grow by a random 50..500 microseconds per frame.
 The output is deterministic for a given DBC, N and seed.
 
-Requires cantools (only to read the DBC).
+Requires cantools (to read the DBC and to write the multiplexor values).
 
 Usage:
     python3 scripts/gen_bench_log.py DBC N OUTPUT.log [--seed 1] [--iface can0]
@@ -25,29 +25,20 @@ import random
 import sys
 
 import cantools
+from cantools.database.utils import create_encode_decode_formats, encode_data
 
 
 def set_raw(buf, sig, raw):
-    """Write the raw integer `raw` into `buf` at the position of `sig`."""
-    length = sig.length
-    raw &= (1 << length) - 1
-    if sig.byte_order == "little_endian":
-        for i in range(length):
-            pos = sig.start + i
-            byte, bit = divmod(pos, 8)
-            if (raw >> i) & 1:
-                buf[byte] |= 1 << bit
-            else:
-                buf[byte] &= ~(1 << bit) & 0xFF
-    else:
-        pos = sig.start  # most significant bit first
-        for i in range(length):
-            byte, bit = divmod(pos, 8)
-            if (raw >> (length - 1 - i)) & 1:
-                buf[byte] |= 1 << bit
-            else:
-                buf[byte] &= ~(1 << bit) & 0xFF
-            pos = pos + 15 if pos % 8 == 0 else pos - 1
+    """Write the raw integer `raw` into `buf` at the position of `sig` with
+    cantools' encoder, keeping the other (random) bits of `buf`.
+
+    Message.encode() would need every signal of the frame, so this uses the
+    layer below it: the bitstruct formats cantools builds, here for one
+    signal, whose padding mask marks the bits outside the signal."""
+    formats = create_encode_decode_formats([sig], len(buf))
+    packed = encode_data({sig.name: raw}, [sig], formats, False)
+    kept = int.from_bytes(buf, "big") & formats.padding_mask
+    buf[:] = (kept | packed).to_bytes(len(buf), "big")
 
 
 def fix_multiplexers(rng, msg, tree, buf):

@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib/system-deps.sh
 . scripts/lib/python-env.sh
 
+echo "== the manifest says the truth (each target declares exactly what it imports)"
+python scripts/check-manifest.py
 echo "== swift build (debug, with tests)"
 swift build --build-tests
 echo "== unit tests"

@@ -144,7 +144,7 @@ public final class AssistantServer: Sendable {
         try await send(&writer)
         for await batch in changes {
             if batch.contextChanged { try await send(&writer) }
-            else { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+            else if batch.isHeartbeat { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
         }
         try await writer.finish(nil)
     }

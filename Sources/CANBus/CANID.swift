@@ -28,7 +28,6 @@ public struct CANID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// One number for both spaces, as SocketCAN's `can_id` carries it (bit 31 = extended).
     @inlinable
-    public var socketCANValue: UInt32 { isExtended ? value | 0x8000_0000 : value }
 
     public static func < (a: CANID, b: CANID) -> Bool {
         (a.isExtended ? 1 : 0, a.value) < (b.isExtended ? 1 : 0, b.value)

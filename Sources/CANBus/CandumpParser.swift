@@ -306,7 +306,6 @@ public enum CandumpParser {
     }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 48 < 10 }
-    @inline(__always) static func isHex(_ b: UInt8) -> Bool { hexValue(b) != nil }
     @inline(__always) static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
         case 48...57: return b - 48

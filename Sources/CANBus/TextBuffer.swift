@@ -79,16 +79,6 @@ public struct TextBuffer: Sendable {
         }
     }
 
-    /// The shortest decimal that reads back as the same `Double` (Swift's own algorithm).
-    public mutating func appendDouble(_ value: Double) {
-        if value == value.rounded(), value.magnitude < 1e15 {
-            // Integral values print without the trailing ".0" Swift would add.
-            appendDecimal(Int64(value))
-            return
-        }
-        append(value.description)
-    }
-
     /// `seconds.fraction` with the timestamp's own number of fractional digits; candump pads
     /// the seconds to 10 digits.
     @inlinable public mutating func appendTimestamp(_ t: CANTimestamp, minimumSecondsDigits: Int = 10) {

@@ -79,18 +79,4 @@ extension MessageCodec {
             return UInt64(bitPattern: v) & p.layout.mask
         }
     }
-
-    /// Raw values (by signal name) → payload, no scaling: for tests and generators.
-    public func encodeRaw(_ values: [String: UInt64]) -> [UInt8] {
-        var payload = [UInt8](repeating: 0, count: max(message.length, requiredBytes))
-        payload.withUnsafeMutableBytes { out in
-            for (name, raw) in values {
-                if let i = message.signals.firstIndex(where: { $0.name == name }),
-                   let p = plan.first(where: { Int($0.signalIndex) == i }) {
-                    p.layout.insert(raw, into: out)
-                }
-            }
-        }
-        return payload
-    }
 }

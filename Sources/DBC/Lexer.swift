@@ -134,7 +134,6 @@ struct Lexer {
 @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 48 < 10 }
 @inline(__always) func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20) &- 97 < 6 }
 @inline(__always) func isIdentStart(_ c: UInt8) -> Bool { (c | 0x20) &- 97 < 26 || c == UInt8(ascii: "_") }
-@inline(__always) func isIdentContinue(_ c: UInt8) -> Bool { isIdentStart(c) || isDigit(c) }
 
 enum CharacterClass {
     static let space: UInt8 = 1, identStart: UInt8 = 2, identContinue: UInt8 = 4

@@ -47,9 +47,6 @@ public struct SignalPlan: Sendable {
     /// Where the bits are in wire terms, for encoding and inspection.
     public var layout: SignalLayout
 
-    /// Size of both decode buffers: 64 payload bytes, padding so any 9-byte read stays inside.
-    public static let bufferBytes = 80
-
     init(layout: SignalLayout, kind: Kind, isSigned: Bool, factor: Double, offset: Double,
          multiplexer: Int32, rangeStart: Int32, rangeCount: Int32, signalIndex: Int32) {
         self.layout = layout

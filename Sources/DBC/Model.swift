@@ -113,7 +113,6 @@ public struct Message: Sendable {
     public var signalGroups: [SignalGroup] = []
     public var position: SourcePosition
 
-    public var isMultiplexed: Bool { signals.contains { $0.isMultiplexer } }
     public func signal(named name: String) -> Signal? { signals.first { $0.name == name } }
 }
 

@@ -105,13 +105,6 @@ public struct DBCParser {
         if let t = lookahead { current = t; lookahead = nil } else { current = try lexer.next() }
     }
 
-    mutating func peekNext() throws(Diagnostic) -> Token {
-        if let t = lookahead { return t }
-        let t = try lexer.next()
-        lookahead = t
-        return t
-    }
-
     func text(_ t: Token) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: lexer.b[t.start..<t.end]), as: UTF8.self)
     }

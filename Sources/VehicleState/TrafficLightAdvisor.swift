@@ -1,5 +1,4 @@
 import Foundation
-import VehicleState
 
 /// Green-light speed advice from live speed and position: where the stop line is, when the car
 /// would reach it, whether that is in a green window, and which speeds would make it.

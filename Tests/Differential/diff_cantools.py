@@ -21,9 +21,10 @@ Usage:
 The gateway binary is taken from --bin, else $VG_BIN, else
 <repo>/.build/release/vehicle-gateway (repo = two levels above this file).
 `--self-check` needs no gateway: it validates the log writer, the payload
-generator/bit encoder and the cantools reference, then runs the whole comparison
-against a built-in, independently written reference decoder ("mock gateway")
-and checks that deliberately corrupted output is caught.
+generator, its per-signal use of cantools' encoder and the cantools reference,
+then runs the whole comparison against a built-in reference decoder ("mock
+gateway": cantools' bit reader, its own multiplexer walk, truncation and
+scaling) and checks that deliberately corrupted output is caught.
 
 Internal: `diff_cantools.py --mock-gateway decode --format jsonl --dbc F LOG`
 runs the built-in independent decoder with the gateway's command line and
@@ -66,6 +67,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import io
 import json
 import math
@@ -84,7 +86,9 @@ try:
     import cantools
     from cantools.database.errors import DecodeError
     from cantools.database.namedsignalvalue import NamedSignalValue
+    from cantools.database.utils import create_encode_decode_formats as _ct_formats
     from cantools.database.utils import decode_data as _ct_decode_data
+    from cantools.database.utils import encode_data as _ct_encode_data
 except ImportError as _exc:  # pragma: no cover
     sys.stderr.write(f"diff_cantools.py needs cantools (pip install cantools): {_exc}\n")
     sys.exit(2)
@@ -217,74 +221,47 @@ def load_db(path: str) -> LoadedDb:
 
 
 # ---------------------------------------------------------------------------
-# Bit-level helpers (independent of cantools)
+# Bit access: cantools' own packer, one signal at a time
 # ---------------------------------------------------------------------------
+# Message.encode() needs every active signal and refuses undefined multiplexer
+# values, but the generator writes single multiplexer values (defined or not)
+# into a random payload and must keep the other random bits. So it uses the
+# layer below: cantools.database.utils builds the bitstruct formats (here for
+# one signal) and packs/unpacks with encode_data/decode_data, the functions
+# Message.encode/decode call for each node of their codec tree.
 
 def sawtooth_to_network(bit: int) -> int:
     return 8 * (bit // 8) + (7 - bit % 8)
 
 
-def _first_network_bit(start: int, byte_order: str) -> int | None:
-    return sawtooth_to_network(start) if byte_order == "big_endian" else None
-
-
 def signal_fits(start: int, length: int, byte_order: str, nbytes: int) -> bool:
+    """The mock gateway's own truncation rule (checked against cantools')."""
     if byte_order == "big_endian":
         return sawtooth_to_network(start) + length <= nbytes * 8
     return start + length <= nbytes * 8
 
 
-def insert_raw(buf: bytearray, start: int, length: int, byte_order: str, raw: int) -> None:
-    """Write raw (two's complement for negatives) into buf. Bits that fall
-    outside buf are dropped."""
-    raw &= (1 << length) - 1
-    if byte_order == "big_endian":
-        n0 = sawtooth_to_network(start)
-        for i in range(length):
-            net = n0 + i
-            byte, pos = net // 8, 7 - net % 8
-            if byte >= len(buf):
-                continue
-            bit = (raw >> (length - 1 - i)) & 1
-            buf[byte] = (buf[byte] & ~(1 << pos)) | (bit << pos)
-    else:
-        for i in range(length):
-            b = start + i
-            byte, pos = b // 8, b % 8
-            if byte >= len(buf):
-                continue
-            bit = (raw >> i) & 1
-            buf[byte] = (buf[byte] & ~(1 << pos)) | (bit << pos)
+@functools.lru_cache(maxsize=None)
+def _signal_formats(sig, nbytes: int):
+    return _ct_formats([sig], nbytes)
 
 
-def extract_raw(data: bytes, start: int, length: int, byte_order: str) -> int:
-    raw = 0
-    if byte_order == "big_endian":
-        n0 = sawtooth_to_network(start)
-        for i in range(length):
-            net = n0 + i
-            raw = (raw << 1) | ((data[net // 8] >> (7 - net % 8)) & 1)
-    else:
-        for i in range(length):
-            b = start + i
-            raw |= ((data[b // 8] >> (b % 8)) & 1) << i
-    return raw
+def write_raw(buf: bytearray, sig, raw) -> None:
+    """Store sig's raw value (an int, or the float itself for a float signal)
+    into buf with cantools' encoder. The other bits of buf stay as they are:
+    cantools' padding mask selects them, as Message.encode(padding=True) does
+    with its fill pattern. A raw value outside the signal's range raises."""
+    formats = _signal_formats(sig, len(buf))
+    packed = _ct_encode_data({sig.name: raw}, [sig], formats, False)
+    kept = int.from_bytes(buf, "big") & formats.padding_mask
+    buf[:] = (kept | packed).to_bytes(len(buf), "big")
 
 
-def raw_to_signed(raw: int, length: int) -> int:
-    if length and raw & (1 << (length - 1)):
-        return raw - (1 << length)
-    return raw
-
-
-def bits_to_float(raw: int, length: int) -> float:
-    if length == 32:
-        return struct.unpack(">f", raw.to_bytes(4, "big"))[0]
-    if length == 64:
-        return struct.unpack(">d", raw.to_bytes(8, "big"))[0]
-    if length == 16:
-        return struct.unpack(">e", raw.to_bytes(2, "big"))[0]
-    raise ValueError(f"float signal of length {length}")
+def read_raw(data: bytes, sig, msg_length: int):
+    """sig's raw value (signed int, unsigned int or float) as cantools reads
+    it from data, or None if sig does not fit in data."""
+    return _ct_decode_data(data, msg_length, [sig], _signal_formats(sig, msg_length),
+                           False, False, True, True).get(sig.name)
 
 
 def signal_raw_range(sig) -> tuple[int, int]:
@@ -373,8 +350,7 @@ def has_multiplexers(msg) -> bool:
 
 
 def _write_mux_value(buf: bytearray, sig, value: int) -> None:
-    raw = sig.conversion.numeric_scaled_to_raw(value)
-    insert_raw(buf, sig.start, sig.length, sig.byte_order, int(raw))
+    write_raw(buf, sig, int(sig.conversion.numeric_scaled_to_raw(value)))
 
 
 def _undefined_mux_value(sig, defined, rng) -> int | None:
@@ -983,9 +959,11 @@ def run_differential(args, gateway_cmd: list[str], out=sys.stdout) -> tuple[int,
 
 # ---------------------------------------------------------------------------
 # Independent reference decoder ("mock gateway") -- used by --self-check.
-# It shares nothing with cantools except the parsed signal definitions: bit
-# extraction, sign handling, floats, scaling, multiplexer selection (by RAW
-# value, as in the DBC format) and truncation are implemented here.
+# It shares with cantools the parsed signal definitions and the bit reader
+# (read_raw: cantools' own unpacker, which also resolves sign and floats).
+# Its own: walking the multiplexer tree from the signal definitions, selection
+# by RAW multiplexer value (as in the DBC format, where cantools selects by the
+# scaled value), the truncation rule, scaling in doubles, labels, JSON output.
 # ---------------------------------------------------------------------------
 
 def mock_decode_frame(index: dict, f: Frame) -> dict:
@@ -994,21 +972,16 @@ def mock_decode_frame(index: dict, f: Frame) -> dict:
     if msg is None:
         obj.update(message=None, error="unknown id")
         return obj
-    data = f.data[: msg.length]
-    nbytes = len(data)
+    nbytes = min(len(f.data), msg.length)
     children = {}
     for s in msg.signals:
         children.setdefault(s.multiplexer_signal, []).append(s)
     signals, choices, missing = {}, {}, []
 
     def decode(s):
-        raw = extract_raw(data, s.start, s.length, s.byte_order)
-        if s.conversion.is_float:
-            rawv = bits_to_float(raw, s.length)
-        elif s.is_signed:
-            rawv = raw_to_signed(raw, s.length)
-        else:
-            rawv = raw
+        rawv = read_raw(f.data, s, msg.length)
+        if rawv is None:  # signal_fits() said it fits; cantools disagrees
+            raise AssertionError(f"{msg.name}.{s.name}: fits {nbytes} bytes but cantools dropped it")
         scale, offset = s.conversion.scale, s.conversion.offset
         if not s.conversion.is_float and scale == 1 and offset == 0:
             phys = rawv                      # integer identity: exact
@@ -1088,13 +1061,13 @@ def _active_signals_for_path(msg, path_values: dict):
     return active
 
 
-def _random_raw(sig, rng):
+def _random_raw(sig, msg_length: int, rng):
+    """A raw value for sig: range ends, zero, or random; for a float signal
+    whatever bit pattern random bytes hold (NaN, inf and subnormals included)."""
     if sig.conversion.is_float:
-        bits = rng.getrandbits(sig.length)
-        return bits, bits_to_float(bits, sig.length)
+        return read_raw(rng.randbytes(msg_length), sig, msg_length)
     lo, hi = signal_raw_range(sig)
-    v = rng.choice([lo, hi, 0, rng.randint(lo, hi), rng.randint(lo, hi)])
-    return v & ((1 << sig.length) - 1), v
+    return rng.choice([lo, hi, 0, rng.randint(lo, hi), rng.randint(lo, hi)])
 
 
 def _floats_same(a, b) -> bool:
@@ -1104,9 +1077,13 @@ def _floats_same(a, b) -> bool:
 
 
 def self_check_codec(db, rng, chk: Check, trials: int = 60) -> None:
-    """Encoder round trips: our bit writer -> cantools decode (raw) and
-    cantools encode -> our bit reader."""
+    """Our per-signal bit access (write_raw/read_raw over cantools' formats)
+    against cantools' whole-message codec: write_raw onto a background of
+    zeros / the unused-bit pattern must give Message.encode's bytes
+    (padding=False / True), onto random bytes Message.decode must read the
+    values back, and read_raw must read what Message.encode wrote."""
     for msg in db.messages:
+        L = msg.length
         for _ in range(trials):
             path_values = {}
 
@@ -1118,19 +1095,33 @@ def self_check_codec(db, rng, chk: Check, trials: int = 60) -> None:
 
             pick(msg._codecs)  # noqa: SLF001
             active = _active_signals_for_path(msg, path_values)
-            buf = bytearray(msg.length)
             values = {}
             for s in active:
                 if s.name in path_values:
-                    raw = int(s.conversion.numeric_scaled_to_raw(path_values[s.name]))
-                    insert_raw(buf, s.start, s.length, s.byte_order, raw)
-                    values[s.name] = raw
-                    continue
-                bits, v = _random_raw(s, rng)
-                insert_raw(buf, s.start, s.length, s.byte_order, bits)
-                values[s.name] = v
+                    values[s.name] = int(s.conversion.numeric_scaled_to_raw(path_values[s.name]))
+                else:
+                    values[s.name] = _random_raw(s, L, rng)
+            fill = bytes([msg._unused_bit_pattern]) * L  # noqa: SLF001
+            written = {}
+            for name, background in (("zeros", bytes(L)), ("unused-bit pattern", fill),
+                                     ("random", rng.randbytes(L))):
+                buf = bytearray(background)
+                for s in active:
+                    write_raw(buf, s, values[s.name])
+                written[name] = bytes(buf)
             try:
-                dec = msg.decode(bytes(buf), decode_choices=False, scaling=False)
+                enc = msg.encode(values, scaling=False, padding=False, strict=False)
+                enc_fill = msg.encode(values, scaling=False, padding=True, strict=False)
+            except Exception as e:  # noqa: BLE001
+                chk.expect(False, f"{msg.name}: cantools encode failed: {e}")
+                continue
+            chk.expect(written["zeros"] == enc,
+                       f"{msg.name}: write_raw on zeros {written['zeros'].hex()} != Message.encode {enc.hex()}")
+            chk.expect(written["unused-bit pattern"] == enc_fill,
+                       f"{msg.name}: write_raw on the fill pattern {written['unused-bit pattern'].hex()}"
+                       f" != Message.encode(padding=True) {enc_fill.hex()}")
+            try:
+                dec = msg.decode(written["random"], decode_choices=False, scaling=False)
             except Exception as e:  # noqa: BLE001
                 chk.expect(False, f"{msg.name}: cantools could not decode our encoding: {e}")
                 continue
@@ -1138,23 +1129,12 @@ def self_check_codec(db, rng, chk: Check, trials: int = 60) -> None:
                        f"{msg.name}: signal set {sorted(dec)} != {sorted(values)}")
             for k, v in values.items():
                 chk.expect(k in dec and _floats_same(dec[k], v),
-                           f"{msg.name}.{k}: our encoder wrote {v!r}, cantools read {dec.get(k)!r}")
-            # the other direction: cantools encodes, we read the bits back
-            try:
-                enc = msg.encode(dict(dec), scaling=False, padding=False, strict=False)
-            except Exception as e:  # noqa: BLE001
-                chk.expect(False, f"{msg.name}: cantools encode failed: {e}")
-                continue
+                           f"{msg.name}.{k}: write_raw wrote {v!r}, cantools read {dec.get(k)!r}")
+            # the other direction: cantools encodes, our reader reads the bits back
             for s in active:
-                raw = extract_raw(enc, s.start, s.length, s.byte_order)
-                if s.conversion.is_float:
-                    got = bits_to_float(raw, s.length)
-                elif s.is_signed:
-                    got = raw_to_signed(raw, s.length)
-                else:
-                    got = raw
-                chk.expect(_floats_same(got, dec[s.name]),
-                           f"{msg.name}.{s.name}: cantools encoded {dec[s.name]!r}, our reader got {got!r}")
+                got = read_raw(enc, s, L)
+                chk.expect(_floats_same(got, values[s.name]),
+                           f"{msg.name}.{s.name}: cantools encoded {values[s.name]!r}, read_raw got {got!r}")
 
 
 def self_check_frames(db, frames: list[Frame], expected: list[Expected], chk: Check) -> None:
