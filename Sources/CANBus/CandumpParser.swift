@@ -26,6 +26,16 @@ public enum CandumpParser {
     public static func parse(
         _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
     ) throws(Diagnostic) -> CANLogRecord {
+        let f = try parseLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces)
+        return CANLogRecord(timestamp: f.timestamp, interface: interfaces.names[Int(f.interface)], frame: f.frame)
+    }
+
+    /// Parses one log or console line into a plain value: the interface is a number that
+    /// `interfaces.names` resolves, so nothing in it needs reference counting.
+    @inline(__always)
+    public static func parseLogFrame(
+        _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
+    ) throws(Diagnostic) -> LogFrame {
         var cursor = Cursor(bytes: line, lineNumber: lineNumber)
         cursor.trimTrailingWhitespace()
         cursor.skipSpaces()
@@ -44,7 +54,9 @@ public enum CandumpParser {
         guard cursor.index - nameStart <= 15 else {
             throw cursor.error("interface name longer than 15 bytes", at: nameStart)
         }
-        let interface = interfaces.name(UnsafeRawBufferPointer(rebasing: line[nameStart..<cursor.index]))
+        guard let interface = interfaces.number(UnsafeRawBufferPointer(rebasing: line[nameStart..<cursor.index])) else {
+            throw cursor.error("more than \(InterfaceNames.limit) different interface names in one log", at: nameStart)
+        }
         guard cursor.skipSpaces() > 0 else { throw cursor.error("expected a space after the interface name") }
 
         // The log format has '#' right after the id; the console format has spaces and "[len]".
@@ -61,7 +73,7 @@ public enum CandumpParser {
             frame = try parseConsoleFrame(&cursor)
         }
         guard cursor.atEnd else { throw cursor.error("expected the end of the line") }
-        return CANLogRecord(timestamp: timestamp, interface: interface, frame: frame)
+        return LogFrame(timestamp: timestamp, interface: interface, frame: frame)
     }
 
     @inline(__always)
@@ -372,22 +384,44 @@ extension String {
 
 /// Interns interface names so a long log builds each name once.
 public struct InterfaceNames: Sendable {
-    var lastBytes: (UInt64, UInt64) = (0, 0)
+    /// Every name seen, numbered in order of appearance.
+    public private(set) var names: [String] = []
+    var keys: [(UInt64, UInt64, Int)] = []
+    var lastKey: (UInt64, UInt64) = (0, 0)
     var lastCount = -1
-    var lastName = ""
+    var lastNumber: Int32 = 0
+    /// A log names a few interfaces; a line past this many different names is malformed
+    /// (so a hostile log cannot grow the table without bound).
+    public static let limit = 256
 
     public init() {}
 
+    /// The number of the name in `raw` (at most 15 bytes), or nil past `limit` names.
     @inline(__always)
-    mutating func name(_ raw: UnsafeRawBufferPointer) -> String {
+    mutating func number(_ raw: UnsafeRawBufferPointer) -> Int32? {
         var key: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: raw) }
-        if raw.count == lastCount, key == lastBytes { return lastName }
-        lastBytes = key
-        lastCount = raw.count
-        lastName = String(decoding: raw, as: UTF8.self)
-        return lastName
+        if raw.count == lastCount, key == lastKey { return lastNumber }
+        guard let n = lookup(key, raw) else { return nil }
+        (lastKey, lastCount, lastNumber) = (key, raw.count, n)
+        return n
     }
+
+    mutating func lookup(_ key: (UInt64, UInt64), _ raw: UnsafeRawBufferPointer) -> Int32? {
+        if let i = keys.firstIndex(where: { $0.0 == key.0 && $0.1 == key.1 && $0.2 == raw.count }) { return Int32(i) }
+        guard names.count < Self.limit else { return nil }
+        keys.append((key.0, key.1, raw.count))
+        names.append(String(decoding: raw, as: UTF8.self))
+        return Int32(names.count - 1)
+    }
+}
+
+/// One logged frame as a plain value: when, which interface (a number `InterfaceNames` resolves),
+/// and what. Copying it copies bytes, nothing more.
+public struct LogFrame: Sendable {
+    public var timestamp: CANTimestamp
+    public var interface: Int32
+    public var frame: CANFrame
 }
 
 extension CandumpParser {

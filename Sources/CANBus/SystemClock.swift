@@ -21,6 +21,13 @@ public enum SystemClock {
         return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
     }
 
+    /// CPU time (ns) the calling thread has used.
+    public static func threadCPUNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
+    }
+
     /// Seconds on the monotonic clock, for human-scale intervals.
     public static func monotonicSeconds() -> Double { Double(monotonicNanoseconds()) / 1e9 }
 

@@ -27,7 +27,7 @@ public struct TextBuffer: Sendable {
         bytes.append(contentsOf: raw)
     }
 
-    @inlinable @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 {
+    @inlinable @inline(__always) public static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 48 + nibble : 55 + nibble
     }
 

@@ -78,12 +78,21 @@ public struct CandumpReader: ~Copyable {
     /// throws; in lenient mode it is counted, kept in `firstErrors` and skipped. Blank lines and
     /// lines starting with '#' are skipped in both modes.
     public mutating func next() throws(CANIOError) -> CANLogRecord? {
+        guard let f = try nextFrame() else { return nil }
+        return CANLogRecord(timestamp: f.timestamp, interface: interfaces.names[Int(f.interface)], frame: f.frame)
+    }
+
+    /// The name of an interface number in a `LogFrame` from this reader.
+    public func interfaceName(_ number: Int32) -> String { interfaces.names[Int(number)] }
+
+    /// As `next`, as a plain value with the interface as a number (`interfaceName` names it).
+    public mutating func nextFrame() throws(CANIOError) -> LogFrame? {
         while true {
             guard let range = try nextLine() else { return nil }
             let line = UnsafeRawBufferPointer(rebasing: buffer[range])
             if isBlankOrComment(line) { continue }
             do {
-                return try CandumpParser.parse(line, lineNumber: lineNumber, interfaces: &interfaces)
+                return try CandumpParser.parseLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces)
             } catch {
                 var e = error
                 e.file = fileName

@@ -2,7 +2,7 @@ import CANBus
 
 /// All messages of one or more databases compiled for decoding, with constant-time lookup by id.
 /// A class: it is immutable and large, so sharing it costs one reference, not a copy of its arrays.
-public final class DatabaseCodec: Sendable {
+public final class DatabaseCodec: @unchecked Sendable {  // immutable after init; its buffers are only read
     public let codecs: [MessageCodec]
     /// Standard ids index a direct table; extended ids an open-addressing hash table.
     @usableFromInline let standard: [Int32]
@@ -11,11 +11,14 @@ public final class DatabaseCodec: Sendable {
     @usableFromInline let extendedMask: Int
     /// The most signals any message has: the size a decode buffer needs.
     public let maxSignalCount: Int
-    /// Every message's plan and ranges in two flat arrays, so decoding by index touches no
-    /// per-message object (copying a `MessageCodec` would retain its arrays and strings).
-    @usableFromInline let plans: [SignalPlan]
-    @usableFromInline let ranges: [ClosedRange<Int64>]
-    @usableFromInline let spans: [(planStart: Int32, planCount: Int32)]
+    /// Every message's plan and ranges in flat buffers allocated once, so decoding by index
+    /// touches no per-message object and no array (copying a `MessageCodec` would retain its
+    /// arrays and strings; an array property would be retained for each access).
+    @usableFromInline let plans: UnsafeMutablePointer<SignalPlan>
+    @usableFromInline let ranges: UnsafeMutablePointer<ClosedRange<Int64>>
+    @usableFromInline let spans: UnsafeMutablePointer<(planStart: Int32, planCount: Int32)>
+    @usableFromInline let counts: (plans: Int, ranges: Int, spans: Int)
+    @usableFromInline let lengths: [Int32]
 
     public init(_ databases: [Database]) {
         var codecs: [MessageCodec] = []
@@ -50,9 +53,16 @@ public final class DatabaseCodec: Sendable {
             plans.append(contentsOf: c.plan.map { p in var p = p; p.rangeStart += base; return p })
             ranges.append(contentsOf: c.ranges)
         }
-        self.plans = plans
-        self.ranges = ranges
-        self.spans = spans
+        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, a.count))
+            p.initialize(from: a, count: a.count)
+            return p
+        }
+        self.plans = copy(plans)
+        self.ranges = copy(ranges)
+        self.spans = copy(spans)
+        counts = (plans.count, ranges.count, spans.count)
+        lengths = codecs.map { Int32($0.message.length) }
         self.codecs = codecs
         self.standard = standard
         self.extendedKeys = keys
@@ -62,6 +72,12 @@ public final class DatabaseCodec: Sendable {
     }
 
     public convenience init(_ database: Database) { self.init([database]) }
+
+    deinit {
+        plans.deinitialize(count: counts.plans).deallocate()
+        ranges.deinitialize(count: counts.ranges).deallocate()
+        spans.deinitialize(count: counts.spans).deallocate()
+    }
 
     @inlinable @inline(__always)
     static func hash(_ key: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 32) }
@@ -87,16 +103,16 @@ public final class DatabaseCodec: Sendable {
 
     public func codec(for id: CANID) -> MessageCodec? { index(of: id).map { codecs[$0] } }
 
+    /// The DLC length of the message at `index`, without touching its description.
+    @inlinable @inline(__always)
+    public func messageLength(at index: Int) -> Int { Int(lengths[index]) }
+
     /// Decodes a payload of the message at `index` (from `index(of:)`); `out` needs room for
     /// that message's signals, in `Message.signals` order. Allocates and retains nothing.
     @inlinable
     public func decode(messageAt index: Int, _ payload: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<DecodedValue>) {
-        plans.withUnsafeBufferPointer { plans in
-            ranges.withUnsafeBufferPointer { ranges in
-                let span = spans.withUnsafeBufferPointer { $0[index] }
-                let plan = UnsafeBufferPointer(rebasing: plans[Int(span.planStart)..<Int(span.planStart + span.planCount)])
-                MessageCodec.decode(payload, plan: plan, ranges: ranges, into: out)
-            }
-        }
+        let span = spans[index]
+        MessageCodec.decode(payload, plan: UnsafeBufferPointer(start: plans + Int(span.planStart), count: Int(span.planCount)),
+                            ranges: UnsafeBufferPointer(start: ranges, count: counts.ranges), into: out)
     }
 }

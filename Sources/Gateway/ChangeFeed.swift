@@ -20,7 +20,8 @@ public final class ChangeFeed: @unchecked Sendable {
     public let pathCount: Int
     let wordCount: Int
     let dirty: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-    let contextDirty = ManagedAtomic<Bool>(false)
+    /// Unmanaged: the frame path sets it per frame that changes the context.
+    let contextDirty = UnsafeAtomic<Bool>.create(false)
     let wake = WakeSignal()
     let store: VehicleStateStore
     let clock: FrameClock
@@ -43,7 +44,10 @@ public final class ChangeFeed: @unchecked Sendable {
         dirty.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: wordCount)
     }
 
-    deinit { dirty.deallocate() }
+    deinit {
+        dirty.deallocate()
+        contextDirty.destroy()
+    }
 
     // MARK: The frame path's side
 

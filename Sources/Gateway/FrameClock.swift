@@ -10,10 +10,12 @@ public final class FrameClock: Sendable {
         init(_ timeline: FrameTimeline) { self.timeline = timeline }
     }
     let anchor = ManagedAtomic(Anchor(.live))
-    /// The newest frame time (ns), kept by the writer.
-    let latest = ManagedAtomic<Int64>(0)
+    /// The newest frame time (ns), kept by the writer (an unmanaged atomic: the frame path
+    /// touches it per frame).
+    let latest = UnsafeAtomic<Int64>.create(0)
 
     public init() {}
+    deinit { latest.destroy() }
 
     public func start(_ timeline: FrameTimeline) { anchor.store(Anchor(timeline), ordering: .releasing) }
 

@@ -1,5 +1,6 @@
 import Atomics
 import CANBus
+import Synchronization
 import VehicleState
 
 /// The one frame path: each frame from a source goes through the engine (decode → mapping →
@@ -101,6 +102,23 @@ public final class FramePathControl: Sendable {
 
     /// Replayed log lines that could not be read.
     public var malformedLines: UInt64 { malformed.load(ordering: .relaxed) }
+
+    /// What the finished frame path did: frames, wall seconds, and CPU seconds of its thread.
+    public struct RunFigures: Sendable {
+        public var frames: UInt64
+        public var seconds: Double
+        public var cpuSeconds: Double
+        public var description: String {
+            "\(frames) frames in \((seconds * 1000).rounded() / 1000) s (\(Int(Double(frames) / max(seconds, 1e-9))) frames/s; "
+                + "the frame-path thread used \((cpuSeconds * 1000).rounded() / 1000) s of CPU: \(Int(Double(frames) / max(cpuSeconds, 1e-9))) frames/s on one core)"
+        }
+    }
+    let figures = Mutex<RunFigures?>(nil)
+    func recordRun(frames: UInt64, seconds: Double, cpuSeconds: Double) {
+        figures.withLock { $0 = RunFigures(frames: frames, seconds: seconds, cpuSeconds: cpuSeconds) }
+    }
+    /// Set once the frame path finished.
+    public var runFigures: RunFigures? { figures.withLock { $0 } }
 
     /// Nanoseconds since the frame path last showed it is alive.
     public var silenceNanoseconds: Int64 { SystemClock.monotonicNanoseconds() - heartbeat.load(ordering: .relaxed) }

@@ -23,10 +23,14 @@ public final class Gateway: @unchecked Sendable {
         state.feed.start()
         let t = Thread { [self] in
             var failure: Error?
+            let start = SystemClock.monotonicNanoseconds(), cpu = SystemClock.threadCPUNanoseconds()
             do { try run(source) } catch {
                 failure = error
                 for b in 0..<state.buses.count { state.buses.set(b, .down, reason: "source failed: \(error)") }
             }
+            control.recordRun(frames: (0..<state.buses.count).reduce(0) { $0 + state.buses.frames($1) },
+                              seconds: Double(SystemClock.monotonicNanoseconds() - start) / 1e9,
+                              cpuSeconds: Double(SystemClock.threadCPUNanoseconds() - cpu) / 1e9)
             control.markFinished()
             onEnd(failure)
         }
@@ -35,9 +39,13 @@ public final class Gateway: @unchecked Sendable {
         t.start()
     }
 
-    func run(_ source: some FrameSource) throws {
+    func run(_ source: any FrameSource) throws {
         var path = FramePath(state: state, control: control)
-        try source.run(into: &path)
+        // The concrete sources by name, so each loop is compiled for the frame path itself
+        // (every frame a direct, inlinable call).
+        if let replay = source as? ReplaySource { try replay.run(into: &path) }
+        else if let live = source as? LiveSource { try live.run(into: &path) }
+        else { try source.run(into: &path) }
     }
 
     /// Asks the frame path to stop; it notices within 100 ms.

@@ -60,34 +60,42 @@ public struct ReplaySource: FrameSource {
         let malformed = MalformedLines()
         passes: while !sink.shouldStop, options.passes == 0 || pass < options.passes {
             pass += 1
-            var cursors = try options.logs.map { try LogCursor(path: $0, strict: options.strict, malformed: malformed) }
+            var cursors: [LogCursor] = []
+            var reportedErrors = 0
+            defer { for c in cursors { c.close() } }
+            for log in options.logs { cursors.append(try LogCursor(path: log, strict: options.strict, malformed: malformed)) }
             var passFirst: Int64?, passLast: Int64 = 0
             frames: while !sink.shouldStop {
                 // The earliest head among the logs; heads are read only when needed.
-                var pick = -1
                 var pickTime = Int64.max
-                for i in cursors.indices {
-                    try cursors[i].fill()
-                    for d in malformed.take() { sink.malformedLine(d) }
-                    if let t = cursors[i].headTime, t < pickTime { pick = i; pickTime = t }
+                var errors = 0
+                let next = try cursors.withUnsafeMutableBufferPointer { c throws -> BusFrame? in
+                    var pick = -1
+                    for i in c.indices {
+                        try c[i].fill(buses)
+                        errors += c[i].reader.pointee.errorCount
+                        if let t = c[i].head?.timestamp, t < pickTime { pick = i; pickTime = t }
+                    }
+                    guard pick >= 0 else { return nil }
+                    defer { c[pick].head = nil }
+                    return c[pick].head
                 }
-                guard pick >= 0 else { break }
-                let record = cursors[pick].head!
-                cursors[pick].head = nil
+                if errors != reportedErrors {
+                    reportedErrors = errors
+                    for d in malformed.take() { sink.malformedLine(d) }
+                }
+                guard var frame = next else { break }
                 let t = pickTime
                 let origin = passFirst ?? t
                 if passFirst == nil { passFirst = t; if timelineStart == nil { timelineStart = t } }
                 passLast = max(passLast, t)
                 if t - origin < startNs { continue }
                 if let stopNs, t - origin > stopNs { break frames }
-                guard let bus = cursors[pick].bus(of: record.interface, buses) else {
-                    throw ReplayError.unmappedInterface(Diagnostic(file: cursors[pick].fileName, line: cursors[pick].box.reader.lineNumber,
-                                                                   column: 1, message: buses.unmapped(record.interface)))
-                }
+                let bus = frame.bus
                 if bus >= announced.count { announced += Array(repeating: false, count: bus + 1 - announced.count) }
                 if !announced[bus] { announced[bus] = true; sink.busEvent(.up(source: summary), bus: bus) }
                 let offset = t - timelineStart! + loopOffset - startNs
-                var timestamp = t + loopOffset
+                frame.timestamp = t + loopOffset
                 if options.fast {
                     // One clock read per 256 frames: arrival only feeds latency figures.
                     sinceBeat += 1
@@ -109,11 +117,11 @@ public struct ReplaySource: FrameSource {
                         }
                         arrival = SystemClock.wallNanoseconds()
                     }
-                    if restamp { timestamp = wallStart + offset }
+                    if restamp { frame.timestamp = wallStart + offset }
                 }
-                sink.deliver(BusFrame(bus: bus, timestamp: timestamp, arrival: arrival, frame: record.frame))
+                frame.arrival = arrival
+                sink.deliver(frame)
             }
-            cursors.removeAll()
             if let first = passFirst { loopOffset += passLast - first + 10_000_000 }
             if readsStandardInput { break passes }
         }
@@ -145,40 +153,45 @@ final class MalformedLines: @unchecked Sendable {
     }
 }
 
-/// One log being replayed, with the next record read ahead.
+/// One log being replayed, with the next frame read ahead and already on its bus. The reader
+/// lives behind a pointer the cursor owns (`close` frees it): reading through it needs neither
+/// reference counting nor an exclusivity check per frame.
 struct LogCursor {
-    final class Reader {
-        var reader: CandumpReader
-        init(_ r: consuming CandumpReader) { reader = r }
-    }
-    let box: Reader
+    let reader: UnsafeMutablePointer<CandumpReader>
     let fileName: String
-    var head: CANLogRecord?
-    var headTime: Int64? { head?.timestamp.totalNanoseconds }
+    var head: BusFrame?
     var ended = false
-    var lastInterface = ""
-    var lastBus: Int?
+    /// Per interface number of this log: its bus (-1: not resolved yet).
+    var busOfInterface: [Int] = []
 
     init(path: String, strict: Bool, malformed: MalformedLines) throws(CANIOError) {
         var r = try CandumpReader(path: path, mode: strict ? .strict : .lenient)
         r.onMalformedLine = { malformed.items.append($0) }
         fileName = r.fileName
-        box = Reader(r)
+        reader = .allocate(capacity: 1)
+        reader.initialize(to: r)
     }
 
-    /// Reads the next record into `head` unless one is waiting (nil head after: the end).
-    mutating func fill() throws(CANIOError) {
-        guard head == nil, !ended else { return }
-        head = try box.reader.next()
-        if head == nil { ended = true }
-    }
+    func close() { reader.deinitialize(count: 1).deallocate() }
 
-    /// The bus of an interface, remembered for the next frame (logs rarely change interface).
+    /// Reads the next frame into `head` unless one is waiting (nil head after: the end).
+    /// An interface that maps to no bus stops the replay with its place in the log.
     @inline(__always)
-    mutating func bus(of interface: String, _ buses: BusResolver) -> Int? {
-        if interface == lastInterface, let b = lastBus { return b }
-        lastInterface = interface
-        lastBus = buses.bus(of: interface)
-        return lastBus
+    mutating func fill(_ buses: borrowing BusResolver) throws {
+        guard head == nil, !ended else { return }
+        guard let f = try reader.pointee.nextFrame() else { ended = true; return }
+        let n = Int(f.interface)
+        if n >= busOfInterface.count || busOfInterface[n] < 0 { try resolve(f.interface, buses) }
+        head = BusFrame(bus: busOfInterface[n], timestamp: f.timestamp.totalNanoseconds, arrival: 0, frame: f.frame)
+    }
+
+    mutating func resolve(_ number: Int32, _ buses: borrowing BusResolver) throws {
+        let n = Int(number)
+        if n >= busOfInterface.count { busOfInterface += Array(repeating: -1, count: n + 1 - busOfInterface.count) }
+        let name = reader.pointee.interfaceName(number)
+        guard let bus = buses.bus(of: name) else {
+            throw ReplayError.unmappedInterface(Diagnostic(file: fileName, line: reader.pointee.lineNumber, column: 1, message: buses.unmapped(name)))
+        }
+        busOfInterface[n] = bus
     }
 }

@@ -8,13 +8,17 @@ import CSocketCAN
 /// signal, and a write(2) only when the other thread is actually asleep waiting for it.
 final class WakeSignal: @unchecked Sendable {
     let fd: Int32
-    let armed = ManagedAtomic<Bool>(false)
+    /// Unmanaged: the frame path reads it per signal.
+    let armed = UnsafeAtomic<Bool>.create(false)
 
     init() {
         fd = vg_eventfd()
         precondition(fd >= 0, "eventfd failed: errno \(-fd)")
     }
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        armed.destroy()
+    }
 
     /// Writer: wakes the sleeper, if it sleeps armed.
     @inline(__always) func signal() {

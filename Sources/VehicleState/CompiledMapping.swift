@@ -83,10 +83,25 @@ public struct CompiledMapping: Sendable {
         public var signal: Int32
         public var partner: Int32
         public var scale, offset, minimum, maximum: Double
-        public var hasLabels, hasInvalid, learnsTimeout: Bool
+        public var learnsTimeout: Bool
+        /// Whether the signal and its partner are signed: how their raw values key VAL_ labels.
+        public var signalSigned, partnerSigned: Bool
         public var combine: Combination
         public var lowScale: Double
+        /// This source's runs in `HotTables`: labels, "not available" values, unit conversions.
+        public var labels: Range<Int32>
+        public var invalid: Range<Int32>
+        public var units: Range<Int32>
     }
+    /// The sources' lookups as flat sorted runs, searched without hashing: VAL_ label keys and
+    /// the values they map to; physical values meaning "not available"; the unit signal's
+    /// keys and their conversions (value_unit).
+    public struct HotTables: Sendable {
+        public var labelKeys: [Int128] = [], labelValues: [Double] = []
+        public var invalid: [Double] = []
+        public var unitKeys: [Int128] = [], unitScale: [Double] = [], unitOffset: [Double] = []
+    }
+    public var hotTables = HotTables()
     /// How a source's second signal takes part (`MappingFile.Source.Combine`, without a String).
     public enum Combination: UInt8, Sendable { case none, signMagnitude, highLow, valueUnit }
     public struct HotPath: Sendable {
@@ -286,11 +301,27 @@ public struct CompiledMapping: Sendable {
         var compiled = CompiledMapping(buses: buses, paths: paths, sources: sources,
                                        bindingStart: bindingStart, bindingCount: bindingCount, bindings: bindings)
         compiled.minimumTimeoutNanoseconds = Int64(file.minimumTimeoutMilliseconds * 1_000_000)
+        var tables = HotTables()
         compiled.hotSources = sources.map { s in
-            HotSource(signal: Int32(s.signal), partner: Int32(s.partner), scale: s.scale, offset: s.offset, minimum: s.minimum,
-                      maximum: s.maximum, hasLabels: !s.labels.isEmpty, hasInvalid: !s.invalid.isEmpty, learnsTimeout: s.learnsTimeout,
-                      combine: Combination(s.combine), lowScale: s.lowScale)
+            let signals = buses[s.bus].codec.codecs[s.message].message.signals
+            let labels = s.labels.sorted { $0.key < $1.key }
+            let l0 = Int32(tables.labelKeys.count)
+            tables.labelKeys += labels.map(\.key)
+            tables.labelValues += labels.map(\.value)
+            let i0 = Int32(tables.invalid.count)
+            tables.invalid += s.invalid
+            let units = s.unitConversions.sorted { $0.key < $1.key }
+            let u0 = Int32(tables.unitKeys.count)
+            tables.unitKeys += units.map(\.key)
+            tables.unitScale += units.map(\.value.scale)
+            tables.unitOffset += units.map(\.value.offset)
+            return HotSource(signal: Int32(s.signal), partner: Int32(s.partner), scale: s.scale, offset: s.offset, minimum: s.minimum,
+                             maximum: s.maximum, learnsTimeout: s.learnsTimeout, signalSigned: signals[s.signal].isSigned,
+                             partnerSigned: s.partner >= 0 && signals[s.partner].isSigned, combine: Combination(s.combine), lowScale: s.lowScale,
+                             labels: l0..<Int32(tables.labelKeys.count), invalid: i0..<Int32(tables.invalid.count),
+                             units: u0..<Int32(tables.unitKeys.count))
         }
+        compiled.hotTables = tables
         compiled.hotPaths = paths.map { p in
             HotPath(isInteger: p.datatype.isInteger, isBoolean: p.datatype == .boolean,
                     minIntervalNanoseconds: p.minIntervalNanoseconds, deadband: p.deadband)

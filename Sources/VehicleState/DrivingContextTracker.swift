@@ -49,16 +49,20 @@ public struct DrivingContextTracker: Sendable {
     var motion: DrivingContext.Motion = .unknown
     var distanceKm = 0.0
     var lastSpeed: (time: Int64, kmh: Double)?
-    /// The recent speed samples (time ns, km/h), oldest first within the ring.
+    /// The speed samples of the trend window, oldest first: a ring, and running least-squares
+    /// sums over it (x in seconds from `sumsBase`), kept as samples enter and leave.
     var speedTimes: [Int64]
     var speedValues: [Double]
-    var speedNext = 0, speedCount = 0
-    var lastTrendTime: Int64?
+    var speedFirst = 0, speedCount = 0
+    var sums = (n: 0.0, x: 0.0, y: 0.0, xy: 0.0, xx: 0.0)
+    var sumsBase: Int64 = 0
 
     /// Hysteresis, km/h: moving above 2, stopped again below 0.5, so it does not flicker at 0.
     static let moveEnter = 2.0, moveLeave = 0.5
-    /// The trend is the least-squares slope of speed over this window, recomputed at most this often.
-    static let trendWindow: Int64 = 2_000_000_000, trendStep: Int64 = 50_000_000
+    /// The trend is the least-squares slope of speed over this window.
+    static let trendWindow: Int64 = 2_000_000_000
+    /// The sums restart from the window's samples this often, so rounding cannot build up.
+    static let rebaseInterval: Int64 = 60_000_000_000
     /// Within ±0.3 m/s² the car holds its speed.
     static let steadyLimit = 0.3
     static let ringCapacity = 1024
@@ -87,11 +91,8 @@ public struct DrivingContextTracker: Sendable {
             }
             lastSpeed = (now, e.value)
             appendSpeed(time: now, kmh: e.value)
-            if lastTrendTime.map({ now - $0 >= Self.trendStep }) ?? true {
-                lastTrendTime = now
-                let (trend, acceleration) = self.trend(now: now)
-                output.store(trend: trend, acceleration: acceleration)
-            }
+            let (trend, acceleration) = self.trend()
+            output.store(trend: trend, acceleration: acceleration)
         }
         let next = nextMotion(store, now: now)
         if next != motion {
@@ -119,31 +120,48 @@ public struct DrivingContextTracker: Sendable {
         return .stopped
     }
 
+    /// Adds a speed sample and drops those older than the window, keeping the sums current.
     mutating func appendSpeed(time: Int64, kmh: Double) {
-        speedTimes[speedNext] = time
-        speedValues[speedNext] = kmh
-        speedNext = (speedNext + 1) % Self.ringCapacity
-        speedCount = min(speedCount + 1, Self.ringCapacity)
+        if speedCount == Self.ringCapacity { removeOldestSpeed() }
+        if time - sumsBase > Self.rebaseInterval { rebase(time) }
+        let i = (speedFirst + speedCount) % Self.ringCapacity
+        speedTimes[i] = time
+        speedValues[i] = kmh
+        speedCount += 1
+        add(time, kmh, 1)
+        while speedCount > 0, speedTimes[speedFirst] < time - Self.trendWindow { removeOldestSpeed() }
     }
 
-    /// The least-squares slope of speed (m/s²) over the last two seconds before `now`.
-    func trend(now: Int64) -> (DrivingContext.Trend, Double?) {
-        var n = 0.0, sx = 0.0, sy = 0.0, sxy = 0.0, sxx = 0.0
-        var first = Int64.max, last = Int64.min
+    mutating func removeOldestSpeed() {
+        add(speedTimes[speedFirst], speedValues[speedFirst], -1)
+        speedFirst = (speedFirst + 1) % Self.ringCapacity
+        speedCount -= 1
+    }
+
+    mutating func add(_ time: Int64, _ kmh: Double, _ sign: Double) {
+        let x = Double(time - sumsBase) / 1e9, y = kmh / 3.6
+        sums.n += sign; sums.x += sign * x; sums.y += sign * y; sums.xy += sign * x * y; sums.xx += sign * x * x
+    }
+
+    /// The sums recomputed from the window's samples, x counted from `base`.
+    mutating func rebase(_ base: Int64) {
+        sumsBase = base
+        sums = (0, 0, 0, 0, 0)
         for k in 0..<speedCount {
-            let i = (speedNext - 1 - k + Self.ringCapacity) % Self.ringCapacity
-            let t = speedTimes[i]
-            if t > now { continue }
-            if t < now - Self.trendWindow { break }
-            let x = Double(now - t) / 1e9, y = speedValues[i] / 3.6
-            n += 1; sx += x; sy += y; sxy += x * y; sxx += x * x
-            first = min(first, t); last = max(last, t)
+            let i = (speedFirst + k) % Self.ringCapacity
+            add(speedTimes[i], speedValues[i], 1)
         }
-        guard n >= 3, last - first >= 500_000_000 else { return (.unknown, nil) }
-        let denominator = n * sxx - sx * sx
-        guard denominator > 0 else { return (.unknown, nil) }
-        // x counts back from now, so the slope over time is the negative of the fitted one.
-        let a = -(n * sxy - sx * sy) / denominator
+    }
+
+    /// The least-squares slope of speed (m/s²) over the window: at least three samples
+    /// spanning half a second.
+    func trend() -> (DrivingContext.Trend, Double?) {
+        guard speedCount >= 3 else { return (.unknown, nil) }
+        let first = speedTimes[speedFirst], last = speedTimes[(speedFirst + speedCount - 1) % Self.ringCapacity]
+        guard last - first >= 500_000_000 else { return (.unknown, nil) }
+        let denominator = sums.n * sums.xx - sums.x * sums.x
+        guard denominator > 1e-12 else { return (.unknown, nil) }
+        let a = (sums.n * sums.xy - sums.x * sums.y) / denominator
         return (a > Self.steadyLimit ? .accelerating : a < -Self.steadyLimit ? .decelerating : .steady, a)
     }
 }

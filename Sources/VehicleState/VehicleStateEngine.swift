@@ -35,6 +35,13 @@ public struct VehicleStateEngine {
     var values: [DecodedValue]
     /// The paths the last `ingest` changed: the first `IngestResult.changedCount` entries.
     public private(set) var changedPaths: [Int32]
+    /// Each bus's codec, apart from the mapping's bus descriptions (reading those per frame
+    /// would copy their strings), and the bindings' offsets flattened over all buses.
+    let codecs: [DatabaseCodec]
+    let bindingBase: [Int]
+    let bindingStarts: [Int32], bindingCounts: [Int32]
+    /// Per source: its place in its path's priority list (0 = preferred).
+    let sourceRank: [Int32]
 
     /// An engine writing into `store` (a new one if nil), which must have a slot per mapped path.
     public init(mapping: CompiledMapping, store: VehicleStateStore? = nil) {
@@ -49,6 +56,19 @@ public struct VehicleStateEngine {
         sourceLastFrame = Array(repeating: Int64.min, count: mapping.sources.count)
         values = Array(repeating: DecodedValue(), count: max(1, mapping.buses.map(\.codec.maxSignalCount).max() ?? 1))
         changedPaths = Array(repeating: 0, count: max(1, mapping.maximumBindingsPerMessage))
+        codecs = mapping.buses.map(\.codec)
+        var base: [Int] = [], starts: [Int32] = [], counts: [Int32] = []
+        for b in mapping.buses.indices {
+            base.append(starts.count)
+            starts += mapping.bindingStart[b]
+            counts += mapping.bindingCount[b]
+        }
+        bindingBase = base
+        bindingStarts = starts
+        bindingCounts = counts
+        var rank = [Int32](repeating: 0, count: mapping.sources.count)
+        for p in mapping.paths { for (r, si) in p.sources.enumerated() { rank[si] = Int32(r) } }
+        sourceRank = rank
     }
 
     /// What became of one frame.
@@ -80,10 +100,11 @@ public struct VehicleStateEngine {
     /// `timestamp`; `arrival` is when the gateway received it (wall clock ns).
     @inline(__always)
     public mutating func ingest(bus: Int, timestamp: Int64, arrival: Int64, _ frame: CANFrame) -> IngestResult {
-        let codec = mapping.buses[bus].codec
+        let codec = codecs[bus]
         guard let id = frame.id, let message = codec.index(of: id) else { return IngestResult(.unknownMessage) }
-        let isShort = frame.length < Int(codec.codecs[message].message.length)
-        let start = Int(mapping.bindingStart[bus][message]), count = Int(mapping.bindingCount[bus][message])
+        let isShort = frame.length < codec.messageLength(at: message)
+        let slot = bindingBase[bus] + message
+        let start = Int(bindingStarts[slot]), count = Int(bindingCounts[slot])
         guard count > 0 else { return IngestResult(.notMapped, isShort: isShort) }
         switch frame { case .data, .fd: break; default: return IngestResult(.notMapped, isShort: isShort) }
         values.withUnsafeMutableBufferPointer { out in
@@ -96,7 +117,7 @@ public struct VehicleStateEngine {
             let si = Int(b.source), pi = Int(b.path)
             let s = mapping.hotSources[si]
             if s.learnsTimeout { learnRate(si, now: now) }
-            guard var value = sourceValue(s, si, bus: bus, message: message, pi) else { continue }
+            guard var value = sourceValue(s, pi) else { continue }
             guard value.isFinite, value >= s.minimum, value <= s.maximum else { dropped[pi] += 1; continue }
             let path = mapping.hotPaths[pi]
             if path.isInteger { value = value.rounded() }
@@ -106,7 +127,7 @@ public struct VehicleStateEngine {
             // the current source has fallen silent for longer than its timeout.
             if let current = samples[pi], current.source != si {
                 let currentSilent = now - sourceLastSeen[current.source] > sourceTimeout[current.source]
-                if !currentSilent, rank(of: si, in: pi) > rank(of: current.source, in: pi) { continue }
+                if !currentSilent, sourceRank[si] > sourceRank[current.source] { continue }
             }
             // Throttle: within the minimum interval, or a change inside the deadband, the value
             // stands (its time advances, so it stays fresh) but nothing new is published.
@@ -134,21 +155,22 @@ public struct VehicleStateEngine {
         ingest(bus: bus, timestamp: record.timestamp.totalNanoseconds, arrival: SystemClock.wallNanoseconds(), record.frame)
     }
 
-    /// A source's place in its path's priority list (0 = preferred).
-    func rank(of source: Int, in path: Int) -> Int { mapping.paths[path].sources.firstIndex(of: source) ?? 0 }
 
     /// The value a source gives for this frame (decoded into `values`), or nil (dropped).
-    mutating func sourceValue(_ s: CompiledMapping.HotSource, _ si: Int, bus: Int, message: Int, _ path: Int) -> Double? {
+    @inline(__always)
+    mutating func sourceValue(_ s: CompiledMapping.HotSource, _ path: Int) -> Double? {
         let decoded = values[Int(s.signal)]
         guard decoded.state == .present else { return nil }
-        if s.hasLabels {
-            let key = mapping.buses[bus].codec.codecs[message].labelKey(signal: Int(s.signal), raw: decoded.raw)
-            guard let mapped = mapping.sources[si].labels[key] else { dropped[path] += 1; return nil }
-            return mapped
+        let t = mapping.hotTables
+        if !s.labels.isEmpty {
+            guard let k = Self.find(Self.key(decoded.raw, signed: s.signalSigned), in: t.labelKeys, s.labels) else { dropped[path] += 1; return nil }
+            return t.labelValues[k]
         }
-        if s.hasInvalid, mapping.sources[si].invalid.contains(where: { abs($0 - decoded.physical) <= 1e-9 * max(1, abs($0)) }) {
-            dropped[path] += 1
-            return nil
+        if !s.invalid.isEmpty {
+            for k in Int(s.invalid.lowerBound)..<Int(s.invalid.upperBound) {
+                let v = t.invalid[k]
+                if abs(v - decoded.physical) <= 1e-9 * max(1, abs(v)) { dropped[path] += 1; return nil }
+            }
         }
         var physical = decoded.physical
         if s.combine != .none {
@@ -159,12 +181,26 @@ public struct VehicleStateEngine {
             case .signMagnitude: physical = partner.physical != 0 ? -abs(physical) : abs(physical)
             case .highLow: physical = physical * s.lowScale + partner.physical
             case .valueUnit:
-                let key = mapping.buses[bus].codec.codecs[message].labelKey(signal: Int(s.partner), raw: partner.raw)
-                guard let conv = mapping.sources[si].unitConversions[key] else { dropped[path] += 1; return nil }
-                physical = physical * conv.scale + conv.offset
+                guard let k = Self.find(Self.key(partner.raw, signed: s.partnerSigned), in: t.unitKeys, s.units) else { dropped[path] += 1; return nil }
+                physical = physical * t.unitScale[k] + t.unitOffset[k]
             }
         }
         return physical * s.scale + s.offset
+    }
+
+    /// A raw value as VAL_ keys are written (signed signals sign-extended).
+    @inline(__always)
+    static func key(_ raw: UInt64, signed: Bool) -> Int128 { signed ? Int128(Int64(bitPattern: raw)) : Int128(raw) }
+
+    /// Where `key` is in the sorted run `range` of `keys`, if it is.
+    @inline(__always)
+    static func find(_ key: Int128, in keys: [Int128], _ range: Range<Int32>) -> Int? {
+        var lo = Int(range.lowerBound), hi = Int(range.upperBound)
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if keys[mid] < key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < Int(range.upperBound) && keys[lo] == key ? lo : nil
     }
 
     /// Learns a message's period (moving average of the gaps between its frames); the

@@ -16,7 +16,7 @@ struct DBCCommand: ParsableCommand {
 
         func run() throws {
             let db = try loadDatabase(file)
-            var out = OutputSink()
+            let out = OutputSink()
             out.write(DatabaseDescription.describe(db, only: message))
             out.flush()
         }

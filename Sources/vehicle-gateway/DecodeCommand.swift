@@ -34,7 +34,7 @@ struct DecodeCommand: ParsableCommand {
         let databases = try dbc.map(loadDatabase)
         let codec = DatabaseCodec(databases)
         var writer = DecodedFrameWriter(codec: codec, format: format)
-        var out = OutputSink()
+        let out = OutputSink()
         var reader: CandumpReader
         do {
             reader = try CandumpReader(path: log, mode: strict ? .strict : .lenient)
@@ -45,7 +45,7 @@ struct DecodeCommand: ParsableCommand {
         reader.onMalformedLine = { printError("\($0)") }
         do {
             while let record = try reader.next() {
-                writer.append(record, to: &out.buffer)
+                writer.append(record, to: out.buffer)
                 out.flushIfNeeded()
             }
         } catch {

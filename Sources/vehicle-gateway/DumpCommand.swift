@@ -46,7 +46,9 @@ struct DumpCommand: ParsableCommand {
             options.filters = databases.flatMap { $0.messages.map { CANFilter.exact($0.id) } }
         }
         let reader = CANReader(interfaces: interfaces, options: options)
-        var out = OutputSink()
+        let out = OutputSink()
+        var line = TextBuffer(capacity: 256)
+        var lastFlush = 0.0
         let width = interfaces.map(\.utf8.count).max() ?? 5
         var screen = monitor ? MonitorScreen(codec: DatabaseCodec(databases)) : nil
         do {
@@ -56,13 +58,17 @@ struct DumpCommand: ParsableCommand {
                 case .frame(let record):
                     if screen != nil {
                         screen!.update(record)
-                        screen!.drawIfDue(to: &out)
+                        screen!.drawIfDue(to: out)
                         return
                     }
-                    if writer != nil { writer!.append(record, to: &out.buffer) }
-                    else if log { CandumpWriter.appendLogLine(record, to: &out.buffer) }
-                    else { CandumpWriter.appendConsoleLine(record, interfaceWidth: width, to: &out.buffer) }
-                    out.flushIfStale()
+                    if writer != nil { writer!.append(record, to: out.buffer) }
+                    else {
+                        if log { CandumpWriter.appendLogLine(record, to: &line) }
+                        else { CandumpWriter.appendConsoleLine(record, interfaceWidth: width, to: &line) }
+                        out.buffer.append(line)
+                        line.removeAll()
+                    }
+                    out.flushIfStale(&lastFlush)
                 case .busError(let record, let error):
                     printError("vehicle-gateway: \(record.interface): bus error: \(error)")
                 case .interfaceDown(let iface, let reason):
@@ -90,7 +96,7 @@ struct MonitorScreen {
     var frames = 0
     var unknown = 0
     var lastDraw = 0.0
-    var scratch = TextBuffer()
+    let scratch = OutputBuffer(capacity: 4096)
 
     init(codec: DatabaseCodec) {
         self.codec = codec
@@ -101,7 +107,7 @@ struct MonitorScreen {
         frames += 1
         guard let id = record.frame.id, let index = codec.index(of: id) else { unknown += 1; return }
         scratch.removeAll()
-        writer.append(record, to: &scratch)
+        writer.append(record, to: scratch)
         // Keep what follows "::" — the message and its signals.
         var text = scratch.string
         if let range = text.firstRange(of: " :: ") { text = String(text[range.upperBound...]) }
@@ -109,7 +115,7 @@ struct MonitorScreen {
         counts[index, default: 0] += 1
     }
 
-    mutating func drawIfDue(to out: inout OutputSink) {
+    mutating func drawIfDue(to out: OutputSink) {
         let now = SystemClock.monotonicSeconds()
         guard now - lastDraw >= 0.1 else { return }
         lastDraw = now

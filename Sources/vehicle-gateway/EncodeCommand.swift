@@ -23,7 +23,7 @@ struct EncodeCommand: ParsableCommand {
         let codec = DatabaseCodec(try dbc.map(loadDatabase))
         var byName: [String: Int] = [:]
         for (i, c) in codec.codecs.enumerated() { byName[c.message.name] = i }
-        var out = OutputSink()
+        let out = OutputSink()
         if !batch {
             guard let name = arguments.first else { throw ValidationError("give a message name") }
             let frame = try encode(codec, byName, name, Array(arguments.dropFirst()), where: "arguments")
@@ -32,6 +32,7 @@ struct EncodeCommand: ParsableCommand {
             return
         }
         var lineNumber = 0
+        var text = TextBuffer(capacity: 128)
         while let line = readLine() {
             lineNumber += 1
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
@@ -41,8 +42,9 @@ struct EncodeCommand: ParsableCommand {
             }
             let timestamp = try parseTimestamp(words[0], line: lineNumber)
             let frame = try encode(codec, byName, words[2], Array(words.dropFirst(3)), where: "<stdin>:\(lineNumber)")
-            CandumpWriter.appendLogLine(CANLogRecord(timestamp: timestamp, interface: words[1], frame: frame), to: &out.buffer)
-            out.flushIfNeeded()
+            CandumpWriter.appendLogLine(CANLogRecord(timestamp: timestamp, interface: words[1], frame: frame), to: &text)
+            out.write(text)
+            text.removeAll()
         }
         out.flush()
     }

@@ -40,13 +40,15 @@ struct SimulateCommand: ParsableCommand {
         do { simulator = try DriveSimulator(database: database, scenario: plan, seed: seed, interface: interface) } catch {
             throw CLIFailure.exit("\(error)", code: 65)
         }
-        var out = OutputSink(fd: try output.map(OutputSink.create) ?? 1)
+        let out = OutputSink(fd: try output.map(OutputSink.create) ?? 1)
         var frames = 0
+        var line = TextBuffer(capacity: 128)
         do {
             try simulator.run { record in
-                CandumpWriter.appendLogLine(record, to: &out.buffer)
+                CandumpWriter.appendLogLine(record, to: &line)
+                out.write(line)
+                line.removeAll()
                 frames += 1
-                out.flushIfNeeded()
             }
         } catch { throw CLIFailure.exit("\(error)", code: 70) }
         out.flush()

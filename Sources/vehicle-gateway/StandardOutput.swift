@@ -6,11 +6,12 @@ import Darwin
 import ArgumentParser
 import CANBus
 
-/// Buffered writes to a file descriptor; a closed pipe (`| head`) ends the program quietly.
+/// Buffered writes to a file descriptor in large chunks; a closed pipe (`| head`) ends the
+/// program quietly.
 struct OutputSink {
     let fd: Int32
-    var buffer = TextBuffer(capacity: 1 << 17)
-    let flushThreshold = 1 << 16
+    let buffer = OutputBuffer(capacity: 1 << 18)
+    let flushThreshold = 1 << 17
 
     init(fd: Int32 = 1) {
         self.fd = fd
@@ -24,37 +25,34 @@ struct OutputSink {
         return fd
     }
 
-    mutating func close() {
+    func close() {
         if fd > 2 { Glibc.close(fd) }
     }
 
     @inline(__always)
-    mutating func flushIfNeeded() {
+    func flushIfNeeded() {
         if buffer.count >= flushThreshold { flush() }
     }
 
-    mutating func flush() {
-        buffer.bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EPIPE { exit(0) }
-                    printError("vehicle-gateway: write failed: \(String(cString: strerror(errno)))")
-                    exit(74)
-                }
-                offset += n
+    func flush() {
+        let raw = buffer.bytes
+        var offset = 0
+        while offset < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { exit(0) }
+                printError("vehicle-gateway: write failed: \(String(cString: strerror(errno)))")
+                exit(74)
             }
+            offset += n
         }
         buffer.removeAll()
     }
 
-    var lastFlush = 0.0
-
-    /// Flushes when the buffer is large or its oldest line is older than 50 ms: live output
+    /// Flushes when the buffer is large or `lastFlush` (monotonic s) is 50 ms old: live output
     /// stays live while a flood still costs one write per many lines.
-    mutating func flushIfStale() {
+    func flushIfStale(_ lastFlush: inout Double) {
         let now = SystemClock.monotonicSeconds()
         if buffer.count >= flushThreshold || now - lastFlush >= 0.05 {
             flush()
@@ -62,7 +60,13 @@ struct OutputSink {
         }
     }
 
-    mutating func write(_ text: String) {
+    /// Appends text built in a `TextBuffer`.
+    func write(_ text: TextBuffer) {
+        buffer.append(text)
+        flushIfNeeded()
+    }
+
+    func write(_ text: String) {
         buffer.append(text)
         flushIfNeeded()
     }

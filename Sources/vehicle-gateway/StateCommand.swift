@@ -49,7 +49,8 @@ struct StatePrinter: FrameSink {
     var path: FramePath
     let step: Int64
     let paths: Bool
-    var out = OutputSink()
+    let out = OutputSink()
+    var line = TextBuffer(capacity: 1024)
     var nextPrint: Int64?
     var frames = 0
 
@@ -76,24 +77,27 @@ struct StatePrinter: FrameSink {
         let time = CANTimestamp(totalNanoseconds: now, fractionDigits: 6)
         if paths {
             for (i, p) in state.mapping.paths.enumerated() {
-                out.buffer.append("{\"time\": ")
-                out.buffer.appendTimestamp(time, minimumSecondsDigits: 1)
-                out.buffer.append(", \"path\": ")
-                out.buffer.appendJSONString(p.name)
+                line.removeAll()
+                line.append("{\"time\": ")
+                line.appendTimestamp(time, minimumSecondsDigits: 1)
+                line.append(", \"path\": ")
+                line.appendJSONString(p.name)
                 let entry = state.store.read(i)
                 if let e = entry {
-                    out.buffer.append(", \"value\": ")
-                    out.buffer.appendJSONNumber(e.value)
-                    out.buffer.append(", \"timestamp\": ")
-                    out.buffer.appendTimestamp(CANTimestamp(totalNanoseconds: e.timestampNanoseconds, fractionDigits: 6), minimumSecondsDigits: 1)
+                    line.append(", \"value\": ")
+                    line.appendJSONNumber(e.value)
+                    line.append(", \"timestamp\": ")
+                    line.appendTimestamp(CANTimestamp(totalNanoseconds: e.timestampNanoseconds, fractionDigits: 6), minimumSecondsDigits: 1)
                 }
-                out.buffer.append(", \"state\": \"")
-                out.buffer.append((entry?.state(now: now) ?? .unavailable).rawValue)
-                out.buffer.append("\"}\n")
+                line.append(", \"state\": \"")
+                line.append((entry?.state(now: now) ?? .unavailable).rawValue)
+                line.append("\"}\n")
+                out.write(line)
             }
         } else {
-            DrivingContext.read(store: state.store, tracked: state.tracked, paths: state.contextPaths, now: now).appendJSON(to: &out.buffer)
+            line.removeAll()
+            DrivingContext.read(store: state.store, tracked: state.tracked, paths: state.contextPaths, now: now).appendJSON(to: &line)
+            out.write(line)
         }
-        out.flushIfNeeded()
     }
 }

@@ -85,7 +85,9 @@ struct FramePathService: Service {
         let logger = self.logger, control = gateway.control
         gateway.start { failure in
             if let failure { logger.error("frame source failed; the API keeps serving what it has", metadata: ["error": "\(failure)"]) }
-            else if !control.isStopping { logger.info("replay finished; values will go stale") }
+            else if !control.isStopping {
+                logger.info("replay finished; values will go stale", metadata: ["figures": "\(control.runFigures?.description ?? "")"])
+            }
         }
         try? await gracefulShutdown()
         await gateway.shutdown()

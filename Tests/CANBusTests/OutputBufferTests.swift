@@ -1,0 +1,42 @@
+import XCTest
+@testable import CANBus
+
+final class OutputBufferTests: XCTestCase {
+    func written(_ body: (inout UnsafeMutablePointer<UInt8>) -> Void) -> String {
+        let out = OutputBuffer(capacity: 64)
+        var p = out.reserve(64)
+        body(&p)
+        out.commit(upTo: p)
+        return out.string
+    }
+
+    /// The formatter writes exactly what `Double.description` says, on random bit patterns
+    /// (every exponent, subnormals) and on the values scaled signals produce.
+    func testDoublesAreWrittenAsDescriptionSpellsThem() {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [0.1, -0.7000000000000001, 1789322835525632.0, 519.1000000000001, 1e-7, 5e-324, .greatestFiniteMagnitude, -0.0, 1e15, 123456.789]
+        for _ in 0..<20_000 { values.append(Double(bitPattern: rng.next())) }
+        for _ in 0..<20_000 { values.append(Double(Int64.random(in: -100_000...100_000)) * [0.1, 0.01, 0.001, 1e-7, 0.25, 0.4][Int.random(in: 0..<6)]) }
+        for v in values where v.isFinite {
+            XCTAssertEqual(written { TextWriter.double(&$0, v) }, v.description)
+        }
+    }
+
+    func testJSONNumbersIntegersAndTimestamps() {
+        XCTAssertEqual(written { TextWriter.jsonNumber(&$0, 42) }, "42")
+        XCTAssertEqual(written { TextWriter.jsonNumber(&$0, -3.5) }, "-3.5")
+        XCTAssertEqual(written { TextWriter.jsonNumber(&$0, .nan) }, "\"NaN\"")
+        XCTAssertEqual(written { TextWriter.jsonNumber(&$0, -.infinity) }, "\"-Infinity\"")
+        XCTAssertEqual(written { TextWriter.decimal(&$0, Int64.min) }, "-9223372036854775808")
+        XCTAssertEqual(written { TextWriter.decimal(&$0, UInt64.max) }, "18446744073709551615")
+        XCTAssertEqual(written { TextWriter.timestamp(&$0, CANTimestamp(seconds: 12, nanoseconds: 5_000, fractionDigits: 6), minimumSecondsDigits: 10) }, "0000000012.000005")
+        XCTAssertEqual(written { TextWriter.hex(&$0, 0x1ABCDEF0, width: 8); TextWriter.hexByte(&$0, 0x0F) }, "1ABCDEF00F")
+    }
+
+    func testGrowsKeepingWhatWasWritten() {
+        let out = OutputBuffer(capacity: 64)
+        for i in 0..<1000 { out.append("line \(i)\n") }
+        XCTAssertTrue(out.string.hasPrefix("line 0\nline 1\n"))
+        XCTAssertTrue(out.string.hasSuffix("line 999\n"))
+    }
+}
