@@ -86,6 +86,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Deterministic instruction counts of the decode output and the frame path (under callgrind).
+        .executableTarget(name: "vg-instructions", dependencies: ["CANBus", "CANLog", "DBC", "DecodeOutput", "Gateway", "VehicleState"],
+                          path: "Benchmarks/Instructions"),
         .testTarget(name: "CANBusTests", dependencies: ["CANBus", "CANLog"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
         .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CSocketCAN", "CANBus"]),

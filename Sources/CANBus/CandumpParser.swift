@@ -36,6 +36,105 @@ public enum CandumpParser {
     public static func parseLogFrame(
         _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
     ) throws(Diagnostic) -> LogFrame {
+        if let f = fastLogFrame(line, interfaces: &interfaces) { return f }
+        return try generalLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces)
+    }
+
+    /// The line as `candump -l` writes nearly all of them — `(seconds.fraction) iface 123#0011…`,
+    /// a classic data frame with a 3- or 8-digit id — read straight through a pointer. Anything
+    /// else (remote, FD, error frames, separators, the console form, a malformed line) is nil,
+    /// and the general parser reads it, with its diagnostics.
+    @inline(__always)
+    static func fastLogFrame(_ line: UnsafeRawBufferPointer, interfaces: inout InterfaceNames) -> LogFrame? {
+        guard let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        var n = line.count
+        while n > 0, p[n - 1] == 0x0D || p[n - 1] == 0x20 { n -= 1 }
+        guard n > 12, p[0] == UInt8(ascii: "(") else { return nil }
+        var i = 1
+        var seconds: Int64 = 0
+        // candump pads the seconds to 10 digits: the first 8 in one word when they are digits.
+        if n > 10, let eight = SWAR.eightDigits(UnsafeRawPointer(p + 1).loadUnaligned(as: UInt64.self)) {
+            seconds = Int64(eight)
+            i = 9
+        }
+        while i < n, i < 19 {
+            let d = p[i] &- 48
+            if d >= 10 { break }
+            seconds = seconds &* 10 &+ Int64(d)
+            i += 1
+        }
+        guard i > 1, i < n, p[i] == UInt8(ascii: ".") else { return nil }
+        i += 1
+        let fractionStart = i
+        var nanoseconds: UInt32 = 0
+        // The fraction (6 or 9 digits) in one word: the digits up to the ')', when they fit.
+        if i + 8 <= n, let (value, count) = SWAR.leadingDigits(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)), count < 8 {
+            nanoseconds = value
+            i += count
+        }
+        while i < n, i - fractionStart < 9 {
+            let d = p[i] &- 48
+            if d >= 10 { break }
+            nanoseconds = nanoseconds &* 10 &+ UInt32(d)
+            i += 1
+        }
+        let digits = i - fractionStart
+        guard digits > 0, i + 1 < n, p[i] == UInt8(ascii: ")"), p[i + 1] == 0x20 else { return nil }
+        for _ in digits..<9 { nanoseconds &*= 10 }
+        i += 2
+        let nameStart = i
+        while i < n, p[i] != 0x20 {
+            guard p[i] > 0x20, p[i] < 0x7F else { return nil }
+            i += 1
+        }
+        guard i - nameStart >= 1, i - nameStart <= 15, i < n,
+              let interface = interfaces.number(UnsafeRawBufferPointer(start: p + nameStart, count: i - nameStart)) else { return nil }
+        i += 1
+        let idStart = i
+        var raw: UInt32 = 0
+        while i < n, i - idStart < 9 {
+            let v = nibble(p[i])
+            if v >= 16 { break }
+            raw = raw << 4 | UInt32(v)
+            i += 1
+        }
+        let extended: Bool
+        switch i - idStart {
+        case 3 where raw <= CANID.standardMask: extended = false
+        case 8 where raw & 0xE000_0000 == 0: extended = true  // not an error frame, not above 29 bits
+        default: return nil
+        }
+        guard i < n, p[i] == UInt8(ascii: "#") else { return nil }
+        i += 1
+        let hexDigits = n - i
+        guard hexDigits & 1 == 0, hexDigits <= 16 else { return nil }
+        var data: UInt64 = 0
+        var k: UInt64 = 0
+        if hexDigits == 16 {
+            // A full classic frame (nearly all traffic): 16 hex digits in two words.
+            let r = UnsafeRawPointer(p + i)
+            guard let low = SWAR.eightHexDigits(r.loadUnaligned(as: UInt64.self)),
+                  let high = SWAR.eightHexDigits((r + 8).loadUnaligned(as: UInt64.self)) else { return nil }
+            data = UInt64(low) | UInt64(high) &<< 32
+            k = 8
+        } else {
+            while i < n {
+                let hi = nibble(p[i]), lo = nibble(p[i + 1])
+                guard hi | lo < 16 else { return nil }
+                data |= UInt64(hi << 4 | lo) &<< (8 &* k)
+                k += 1
+                i += 2
+            }
+        }
+        let frame = CANDataFrame(id: CANID(unchecked: raw, extended: extended), data: UInt64(littleEndian: data), length: UInt8(k))
+        return LogFrame(timestamp: CANTimestamp(seconds: seconds, nanoseconds: nanoseconds, fractionDigits: UInt8(digits)),
+                        interface: interface, frame: .data(frame))
+    }
+
+    /// Every form the grammar allows, with a diagnostic for what it does not.
+    static func generalLogFrame(
+        _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
+    ) throws(Diagnostic) -> LogFrame {
         var cursor = Cursor(bytes: line, lineNumber: lineNumber)
         cursor.trimTrailingWhitespace()
         cursor.skipSpaces()
@@ -400,7 +499,9 @@ public struct InterfaceNames: Sendable {
     @inline(__always)
     mutating func number(_ raw: UnsafeRawBufferPointer) -> Int32? {
         var key: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &key) { $0.copyMemory(from: raw) }
+        for i in 0..<min(raw.count, 16) {
+            if i < 8 { key.0 |= UInt64(raw[i]) &<< UInt64(8 * i) } else { key.1 |= UInt64(raw[i]) &<< UInt64(8 * (i - 8)) }
+        }
         if raw.count == lastCount, key == lastKey { return lastNumber }
         guard let n = lookup(key, raw) else { return nil }
         (lastKey, lastCount, lastNumber) = (key, raw.count, n)
@@ -436,5 +537,53 @@ extension CandumpParser {
             return parsed
         }
         return try result.get()
+    }
+}
+
+/// Eight ASCII characters at once, in one 64-bit word (the first character in the low byte).
+enum SWAR {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let high: UInt64 = 0x8080_8080_8080_8080
+
+    /// The bytes of `x` (each below 0x80) that lie in `lo...hi`, as their high bits.
+    @inline(__always)
+    static func inRange(_ x: UInt64, _ lo: UInt8, _ hi: UInt8) -> UInt64 {
+        ((x &+ ones &* UInt64(0x80 - lo)) & ~(x &+ ones &* UInt64(0x7F - hi))) & high
+    }
+
+    /// The value of eight decimal digits, or nil if one is not a digit.
+    @inline(__always)
+    static func eightDigits(_ x: UInt64) -> UInt32? {
+        guard x & high == 0, inRange(x, 0x30, 0x39) == high else { return nil }
+        var v = x & 0x0F0F_0F0F_0F0F_0F0F
+        v = (v &* 10 &+ (v >> 8)) & 0x00FF_00FF_00FF_00FF          // pairs: 10a+b in every other byte
+        v = (v &* 100 &+ (v >> 16)) & 0x0000_FFFF_0000_FFFF        // fours
+        v = (v &* 10000 &+ (v >> 32)) & 0xFFFF_FFFF                // all eight
+        return UInt32(v)
+    }
+
+    /// The value and number (1 to 8) of the decimal digits `x` starts with, or nil if none.
+    @inline(__always)
+    static func leadingDigits(_ x: UInt64) -> (UInt32, Int)? {
+        let notDigit = (~inRange(x & ~high, 0x30, 0x39) | x) & high
+        let count = notDigit == 0 ? 8 : notDigit.trailingZeroBitCount / 8
+        guard count > 0 else { return nil }
+        let shift = UInt64(8 * (8 - count))
+        // Move the digits to the top and fill the bottom with '0': the value of 8 digits is theirs.
+        let padded = count == 8 ? x : (x &<< shift) | (0x3030_3030_3030_3030 &>> (64 &- shift))
+        guard let v = eightDigits(padded) else { return nil }
+        return (v, count)
+    }
+
+    /// Eight hex digits as four bytes in their written order (the first pair in the low byte),
+    /// or nil if one is not a hex digit.
+    @inline(__always)
+    static func eightHexDigits(_ x: UInt64) -> UInt32? {
+        guard x & high == 0, (inRange(x, 0x30, 0x39) | inRange(x | 0x2020_2020_2020_2020, 0x61, 0x66)) == high else { return nil }
+        let nibbles = (x & 0x0F0F_0F0F_0F0F_0F0F) &+ ((x >> 6) & ones) &* 9  // '0'-'9' -> 0-9, 'A'-'F'/'a'-'f' -> 10-15
+        var t = ((nibbles << 4) | (nibbles >> 8)) & 0x00FF_00FF_00FF_00FF    // every other byte: first nibble << 4 | second
+        t = (t | (t >> 8)) & 0x0000_FFFF_0000_FFFF
+        t = (t | (t >> 16)) & 0xFFFF_FFFF
+        return UInt32(t)
     }
 }

@@ -97,12 +97,9 @@ public enum TextWriter {
         bytes(&p, s.utf8Start, s.utf8CodeUnitCount)
     }
 
-    /// "00" to "99", for writing two digits per division.
-    @usableFromInline nonisolated(unsafe) static let digitPairs: UnsafePointer<UInt8> = {  // written once, then only read
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 200)
-        for i in 0..<100 { p[2 * i] = UInt8(48 + i / 10); p[2 * i + 1] = UInt8(48 + i % 10) }
-        return UnsafePointer(p)
-    }()
+    /// "00" to "99", for writing two digits per division (a constant: no lazy initialisation).
+    @usableFromInline static let digitPairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     /// How many decimal digits `v` has.
     @inlinable @inline(__always)
@@ -118,7 +115,7 @@ public enum TextWriter {
     public static func digits(_ p: inout UnsafeMutablePointer<UInt8>, _ value: UInt64, _ digits: Int) {
         var v = value
         var q = p + digits
-        let pairs = digitPairs
+        let pairs = digitPairs.utf8Start
         while q - p >= 2 {
             let r = Int(v % 100)
             v /= 100
@@ -181,11 +178,35 @@ public enum TextWriter {
     /// other digits; a test holds it to `description` on many values.
     @inlinable @inline(__always)
     public static func double(_ p: inout UnsafeMutablePointer<UInt8>, _ value: Double) {
+        if shortDecimal(&p, value) { return }
         let zeros: UInt64 = 0x3030_3030_3030_3030
         let r = UnsafeMutableRawPointer(p)
         for k in 0..<4 { r.storeBytes(of: zeros, toByteOffset: 8 * k, as: UInt64.self) }
         let n = swiftFloat64ToString(p, 32, value, false)
         p += Int(n)
+    }
+
+    /// Most scaled signal values (a raw integer times 0.1, 0.01, 0.25 ...) have a short decimal
+    /// form: the fewest fraction digits k (1 to 6) whose k-digit decimal reads back as `value`
+    /// is what `description` writes, so it is written from two integers without the general
+    /// formatter. False (nothing written) for every other value.
+    @inlinable @inline(__always)
+    static func shortDecimal(_ p: inout UnsafeMutablePointer<UInt8>, _ value: Double) -> Bool {
+        let a = value.magnitude
+        guard a >= 1e-3, a < 1e9 else { return false }
+        var scale = 1.0
+        for k in 1...6 {
+            scale *= 10
+            let n = (a * scale).rounded()
+            guard n / scale == a else { continue }
+            let whole = UInt64(n), unit = UInt64(scale)
+            if value < 0 { byte(&p, UInt8(ascii: "-")) }
+            decimal(&p, whole / unit)
+            byte(&p, UInt8(ascii: "."))
+            digits(&p, whole % unit, k)
+            return true
+        }
+        return false
     }
 
     /// A JSON number: integral values below 1e15 as integers, others as `double` writes them;

@@ -33,9 +33,15 @@ public struct DecodedFrameWriter {
     /// Appends one decoded line (with its newline) for `record`.
     @inline(__always)
     public func append(_ record: CANLogRecord, to out: OutputBuffer) {
+        append(timestamp: record.timestamp, interface: record.interface, frame: record.frame, to: out)
+    }
+
+    /// The same, for a frame read as plain values (`interface` is only written in text lines).
+    @inline(__always)
+    public func append(timestamp: CANTimestamp, interface: String, frame: CANFrame, to out: OutputBuffer) {
         switch format {
-        case .jsonl: appendJSON(record, to: out)
-        case .text: appendText(record, to: out)
+        case .jsonl: appendJSON(timestamp, frame, to: out)
+        case .text: appendText(timestamp, interface, frame, to: out)
         }
     }
 
@@ -47,20 +53,20 @@ public struct DecodedFrameWriter {
         }
     }
 
-    func appendJSON(_ record: CANLogRecord, to out: OutputBuffer) {
-        let id = record.frame.id
+    func appendJSON(_ timestamp: CANTimestamp, _ frame: CANFrame, to out: OutputBuffer) {
+        let id = frame.id
         let index = id.flatMap { codec.index(of: $0) }
         var p = out.reserve(160 + (index.map { formats.messages[$0].worstJSON } ?? 0))
         TextWriter.text(&p, "{\"t\": ")
-        var t = record.timestamp
+        var t = timestamp
         if t.fractionDigits == 0 { t.fractionDigits = 1 }
         TextWriter.timestamp(&p, t)
         TextWriter.text(&p, ", \"id\": ")
-        if case .error(let e) = record.frame { TextWriter.decimal(&p, UInt64(e.errorClass)) } else { TextWriter.decimal(&p, UInt64(id?.value ?? 0)) }
+        if case .error(let e) = frame { TextWriter.decimal(&p, UInt64(e.errorClass)) } else { TextWriter.decimal(&p, UInt64(id?.value ?? 0)) }
         if id?.isExtended ?? true { TextWriter.text(&p, ", \"extended\": true, \"message\": ") } else { TextWriter.text(&p, ", \"extended\": false, \"message\": ") }
         guard let index else {
             TextWriter.text(&p, "null, \"error\": ")
-            if let e = Self.frameError(record.frame) { TextWriter.byte(&p, 0x22); TextWriter.text(&p, e); TextWriter.byte(&p, 0x22) }
+            if let e = Self.frameError(frame) { TextWriter.byte(&p, 0x22); TextWriter.text(&p, e); TextWriter.byte(&p, 0x22) }
             else { TextWriter.text(&p, "\"unknown id\"") }
             TextWriter.text(&p, "}\n")
             out.commit(upTo: p)
@@ -68,14 +74,14 @@ public struct DecodedFrameWriter {
         }
         let m = formats.messages[index]
         formats.copy(&p, m.jsonName)
-        if let e = Self.frameError(record.frame) {
+        if let e = Self.frameError(frame) {
             TextWriter.text(&p, ", \"error\": \"")
             TextWriter.text(&p, e)
             TextWriter.text(&p, "\"}\n")
             out.commit(upTo: p)
             return
         }
-        decode(index, record.frame)
+        decode(index, frame)
         TextWriter.text(&p, ", \"signals\": {")
         var anyMissing = false, anyChoice = false
         var first = true
@@ -136,34 +142,34 @@ public struct DecodedFrameWriter {
         frame.withPayload { codec.decode(messageAt: index, $0, into: out) }
     }
 
-    func appendText(_ record: CANLogRecord, to out: OutputBuffer) {
-        let index = record.frame.id.flatMap { codec.index(of: $0) }
-        var p = out.reserve(200 + record.interface.utf8.count + (index.map { formats.messages[$0].worstText } ?? 0))
+    func appendText(_ timestamp: CANTimestamp, _ interface: String, _ frame: CANFrame, to out: OutputBuffer) {
+        let index = frame.id.flatMap { codec.index(of: $0) }
+        var p = out.reserve(200 + interface.utf8.count + (index.map { formats.messages[$0].worstText } ?? 0))
         TextWriter.byte(&p, UInt8(ascii: "("))
-        var t = record.timestamp
+        var t = timestamp
         if t.fractionDigits == 0 { t.fractionDigits = 6 }
         TextWriter.timestamp(&p, t, minimumSecondsDigits: 10)
         TextWriter.text(&p, ") ")
-        var name = record.interface
+        var name = interface
         name.withUTF8 { TextWriter.bytes(&p, $0.baseAddress!, $0.count) }
         TextWriter.byte(&p, UInt8(ascii: " "))
-        Self.frameText(&p, record.frame)
+        Self.frameText(&p, frame)
         TextWriter.text(&p, " :: ")
         guard let index else {
-            if case .error = record.frame { TextWriter.text(&p, "error frame\n") } else { TextWriter.text(&p, "unknown id\n") }
+            if case .error = frame { TextWriter.text(&p, "error frame\n") } else { TextWriter.text(&p, "unknown id\n") }
             out.commit(upTo: p)
             return
         }
         let m = formats.messages[index]
         formats.copy(&p, m.textName)
-        if let e = Self.frameError(record.frame) {
+        if let e = Self.frameError(frame) {
             TextWriter.text(&p, ": ")
             TextWriter.text(&p, e)
             TextWriter.byte(&p, 0x0A)
             out.commit(upTo: p)
             return
         }
-        decode(index, record.frame)
+        decode(index, frame)
         TextWriter.byte(&p, UInt8(ascii: "("))
         var first = true
         let signals = formats.signals + m.signalStart

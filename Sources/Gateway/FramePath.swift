@@ -14,6 +14,7 @@ public struct FramePath: FrameSink {
     let buses: BusStatusTable
     let feed: ChangeFeed
     let clock: FrameClock
+    let store: VehicleStateStore
     let control: FramePathControl
     let speedPath: Int
 
@@ -24,6 +25,7 @@ public struct FramePath: FrameSink {
         buses = state.buses
         feed = state.feed
         clock = state.clock
+        store = state.store
         self.control = control
         speedPath = state.contextPaths.speed ?? -1
     }
@@ -50,7 +52,7 @@ public struct FramePath: FrameSink {
                 if tracker.isInput(p) { contextInput = true; if p == speedPath { speedChanged = true } }
             }
             if contextInput {
-                tracker.update(store: state.store, speedChanged: speedChanged, now: f.timestamp)
+                tracker.update(store: store, speedChanged: speedChanged, now: f.timestamp)
                 feed.markContextChanged()
             }
             feed.signal()
@@ -78,8 +80,9 @@ public struct FramePath: FrameSink {
 
 /// What the world outside the frame-path thread uses to steer and watch it: the stop flag, the
 /// heartbeat a watchdog checks, and where malformed log lines are reported.
-public final class FramePathControl: Sendable {
-    let stop = ManagedAtomic<Bool>(false)
+public final class FramePathControl: @unchecked Sendable {
+    /// Unmanaged: the frame path reads it between frames.
+    let stop = UnsafeAtomic<Bool>.create(false)
     let finishedFlag = ManagedAtomic<Bool>(false)
     /// Monotonic ns of the frame path's last sign of life.
     let heartbeat = ManagedAtomic<Int64>(SystemClock.monotonicNanoseconds())
@@ -89,6 +92,8 @@ public final class FramePathControl: Sendable {
     public init(onMalformedLine: @escaping @Sendable (Diagnostic) -> Void = { _ in }) {
         self.onMalformedLine = onMalformedLine
     }
+
+    deinit { stop.destroy() }
 
     public func requestStop() { stop.store(true, ordering: .relaxed) }
     public var isStopping: Bool { stop.load(ordering: .relaxed) }

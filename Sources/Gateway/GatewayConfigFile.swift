@@ -95,7 +95,8 @@ public struct GatewayConfigFile: Sendable {
             }
         }
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch {
+        // The basic resolver: no regular expressions (so no ICU) at start-up; values are read with .int, .float, .bool.
+        do { root = try Yams.compose(yaml: text, Resolver.basic) } catch {
             return (c, [Diagnostic(yamlError: error, file: fileName)])
         }
         guard let root else { return (c, []) }  // an empty file: all defaults

@@ -31,6 +31,9 @@ public struct ReplaySource: FrameSource {
 
     public let options: Options
     public let buses: BusResolver
+    /// A paced replay wakes at most once per this (ns) and delivers what fell due meanwhile:
+    /// every wake-up costs a context switch, which at 10 k frames/s would cost more than the frames.
+    public static let wakeGroup: Int64 = 4_000_000
 
     public init(_ options: Options, buses: BusResolver) {
         self.options = options
@@ -60,26 +63,31 @@ public struct ReplaySource: FrameSource {
         let malformed = MalformedLines()
         passes: while !sink.shouldStop, options.passes == 0 || pass < options.passes {
             pass += 1
-            var cursors: [LogCursor] = []
+            // The logs' cursors in a buffer of their own: the per-frame merge reads and writes them
+            // in place, with no array copy-on-write check.
+            var opened: [LogCursor] = []
+            for log in options.logs { opened.append(try LogCursor(path: log, strict: options.strict, malformed: malformed)) }
+            let cursors = UnsafeMutableBufferPointer<LogCursor>.allocate(capacity: opened.count)
+            _ = cursors.initialize(from: opened)
+            opened = []
+            defer {
+                for c in cursors { c.close() }
+                cursors.deinitialize().deallocate()
+            }
             var reportedErrors = 0
-            defer { for c in cursors { c.close() } }
-            for log in options.logs { cursors.append(try LogCursor(path: log, strict: options.strict, malformed: malformed)) }
             var passFirst: Int64?, passLast: Int64 = 0
             frames: while !sink.shouldStop {
                 // The earliest head among the logs; heads are read only when needed.
                 var pickTime = Int64.max
                 var errors = 0
-                let next = try cursors.withUnsafeMutableBufferPointer { c throws -> BusFrame? in
-                    var pick = -1
-                    for i in c.indices {
-                        try c[i].fill(buses)
-                        errors += c[i].reader.pointee.errorCount
-                        if let t = c[i].head?.timestamp, t < pickTime { pick = i; pickTime = t }
-                    }
-                    guard pick >= 0 else { return nil }
-                    defer { c[pick].head = nil }
-                    return c[pick].head
+                var pick = -1
+                for i in cursors.indices {
+                    try cursors[i].fill(buses)
+                    errors += cursors[i].reader.pointee.errorCount
+                    if let t = cursors[i].head?.timestamp, t < pickTime { pick = i; pickTime = t }
                 }
+                let next = pick >= 0 ? cursors[pick].head : nil
+                if pick >= 0 { cursors[pick].head = nil }
                 if errors != reportedErrors {
                     reportedErrors = errors
                     for d in malformed.take() { sink.malformedLine(d) }
@@ -106,13 +114,13 @@ public struct ReplaySource: FrameSource {
                 } else {
                     let due = monoStart + Int64(Double(offset) / options.speed)
                     if due > lastWake {
-                        // Not due yet: sleep until half a millisecond after it, so the frames due
-                        // in that half millisecond go through on one wake-up (never early).
+                        // Not due yet: sleep until `wakeGroup` after it, so the frames due in that
+                        // time go through on one wake-up (never early; their times are the log's).
                         sink.pause()
                         while !sink.shouldStop {
                             let now = SystemClock.monotonicNanoseconds()
                             if now >= due { lastWake = now; break }
-                            SystemClock.sleep(nanoseconds: min(due - now + 500_000, 100_000_000))
+                            SystemClock.sleep(nanoseconds: min(due - now + Self.wakeGroup, 100_000_000))
                             sink.pause()
                         }
                         arrival = SystemClock.wallNanoseconds()
@@ -153,26 +161,29 @@ final class MalformedLines: @unchecked Sendable {
     }
 }
 
-/// One log being replayed, with the next frame read ahead and already on its bus. The reader
-/// lives behind a pointer the cursor owns (`close` frees it): reading through it needs neither
-/// reference counting nor an exclusivity check per frame.
+/// One log being replayed, with the next frame read ahead and already on its bus. Plain data:
+/// the reader and the interface-to-bus table live behind pointers the cursor owns (`close`
+/// frees them), so the merge reads and writes cursors with no reference counting.
 struct LogCursor {
     let reader: UnsafeMutablePointer<CandumpReader>
-    let fileName: String
+    /// Per interface number of this log: its bus + 1 (0: not resolved yet).
+    let busOfInterface: UnsafeMutablePointer<Int32>
     var head: BusFrame?
     var ended = false
-    /// Per interface number of this log: its bus (-1: not resolved yet).
-    var busOfInterface: [Int] = []
 
     init(path: String, strict: Bool, malformed: MalformedLines) throws(CANIOError) {
         var r = try CandumpReader(path: path, mode: strict ? .strict : .lenient)
         r.onMalformedLine = { malformed.items.append($0) }
-        fileName = r.fileName
         reader = .allocate(capacity: 1)
         reader.initialize(to: r)
+        busOfInterface = .allocate(capacity: InterfaceNames.limit)
+        busOfInterface.initialize(repeating: 0, count: InterfaceNames.limit)
     }
 
-    func close() { reader.deinitialize(count: 1).deallocate() }
+    func close() {
+        reader.deinitialize(count: 1).deallocate()
+        busOfInterface.deallocate()
+    }
 
     /// Reads the next frame into `head` unless one is waiting (nil head after: the end).
     /// An interface that maps to no bus stops the replay with its place in the log.
@@ -180,18 +191,18 @@ struct LogCursor {
     mutating func fill(_ buses: borrowing BusResolver) throws {
         guard head == nil, !ended else { return }
         guard let f = try reader.pointee.nextFrame() else { ended = true; return }
-        let n = Int(f.interface)
-        if n >= busOfInterface.count || busOfInterface[n] < 0 { try resolve(f.interface, buses) }
-        head = BusFrame(bus: busOfInterface[n], timestamp: f.timestamp.totalNanoseconds, arrival: 0, frame: f.frame)
+        var bus = busOfInterface[Int(f.interface)]
+        if bus == 0 { bus = try resolve(f.interface, buses) }
+        head = BusFrame(bus: Int(bus) - 1, timestamp: f.timestamp.totalNanoseconds, arrival: 0, frame: f.frame)
     }
 
-    mutating func resolve(_ number: Int32, _ buses: borrowing BusResolver) throws {
-        let n = Int(number)
-        if n >= busOfInterface.count { busOfInterface += Array(repeating: -1, count: n + 1 - busOfInterface.count) }
+    func resolve(_ number: Int32, _ buses: borrowing BusResolver) throws -> Int32 {
         let name = reader.pointee.interfaceName(number)
         guard let bus = buses.bus(of: name) else {
-            throw ReplayError.unmappedInterface(Diagnostic(file: fileName, line: reader.pointee.lineNumber, column: 1, message: buses.unmapped(name)))
+            throw ReplayError.unmappedInterface(Diagnostic(file: reader.pointee.fileName, line: reader.pointee.lineNumber, column: 1,
+                                                           message: buses.unmapped(name)))
         }
-        busOfInterface[n] = bus
+        busOfInterface[Int(number)] = Int32(bus) + 1
+        return Int32(bus) + 1
     }
 }

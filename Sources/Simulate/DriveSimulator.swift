@@ -115,7 +115,7 @@ public struct DriveSimulator {
                      "DrivingDirection": c.standstill ? "Standstill" : c.direction])
         case "BrakeDynamics":
             let noise = c.standstill ? 0.003 : 0.02
-            return (["BrakePressure": max(0, c.pressure), "LongitudinalAccel": max(-15, min(15, c.accel + rng.gauss(noise))),
+            return (["BrakePressure": min(409, max(0, c.pressure)), "LongitudinalAccel": max(-15, min(15, c.accel + rng.gauss(noise))),
                      "LateralAccel": c.v * c.yaw + rng.gauss(noise), "YawRate": c.yaw * 180 / .pi + rng.gauss(noise)],
                     ["BrakePedalPressed": c.brake ? "Pressed" : "Released", "AbsActive": "Inactive", "EscActive": "Inactive"])
         case "EngineData":

@@ -3,25 +3,24 @@ import Atomics
 /// What the frame path derives for the driving context and readers cannot: motion with
 /// hysteresis, distance travelled and the acceleration trend. Written by the tracker, read
 /// by anyone (each value on its own: a reader may see a new distance with the previous motion).
-public final class TrackedContext: Sendable {
-    let motionWord = ManagedAtomic<UInt8>(0)
-    let trendWord = ManagedAtomic<UInt8>(0)
-    let distanceBits = ManagedAtomic<UInt64>(0)
-    let accelerationBits = ManagedAtomic<UInt64>(Double.nan.bitPattern)
+public final class TrackedContext: @unchecked Sendable {
+    // Unmanaged atomics: the frame path writes them as speed frames arrive.
+    let motionWord = UnsafeAtomic<UInt8>.create(0)
+    let trendWord = UnsafeAtomic<UInt8>.create(0)
+    let distanceBits = UnsafeAtomic<UInt64>.create(0)
+    let accelerationBits = UnsafeAtomic<UInt64>.create(Double.nan.bitPattern)
 
     public init() {}
 
-    static let motions = DrivingContext.Motion.allCases
-    static let trends = DrivingContext.Trend.allCases
+    deinit {
+        motionWord.destroy()
+        trendWord.destroy()
+        distanceBits.destroy()
+        accelerationBits.destroy()
+    }
 
-    public var motion: DrivingContext.Motion {
-        let i = Int(motionWord.load(ordering: .relaxed))
-        return i < Self.motions.count ? Self.motions[i] : .unknown
-    }
-    public var trend: DrivingContext.Trend {
-        let i = Int(trendWord.load(ordering: .relaxed))
-        return i < Self.trends.count ? Self.trends[i] : .unknown
-    }
+    public var motion: DrivingContext.Motion { DrivingContext.Motion(code: motionWord.load(ordering: .relaxed)) }
+    public var trend: DrivingContext.Trend { DrivingContext.Trend(code: trendWord.load(ordering: .relaxed)) }
     public var distanceKm: Double { Double(bitPattern: distanceBits.load(ordering: .relaxed)) }
     /// m/s²; nil while unknown.
     public var acceleration: Double? {
@@ -29,12 +28,31 @@ public final class TrackedContext: Sendable {
         return a.isNaN ? nil : a
     }
 
-    func store(motion: DrivingContext.Motion) { motionWord.store(UInt8(Self.motions.firstIndex(of: motion)!), ordering: .relaxed) }
+    func store(motion: DrivingContext.Motion) { motionWord.store(motion.code, ordering: .relaxed) }
     func store(trend: DrivingContext.Trend, acceleration: Double?) {
-        trendWord.store(UInt8(Self.trends.firstIndex(of: trend)!), ordering: .relaxed)
+        trendWord.store(trend.code, ordering: .relaxed)
         accelerationBits.store((acceleration ?? .nan).bitPattern, ordering: .relaxed)
     }
     func store(distanceKm: Double) { distanceBits.store(distanceKm.bitPattern, ordering: .relaxed) }
+}
+
+/// The derived values as small numbers, for atomic words.
+extension DrivingContext.Motion {
+    var code: UInt8 {
+        switch self { case .unknown: 0; case .parked: 1; case .stopped: 2; case .moving: 3; case .reversing: 4 }
+    }
+    init(code: UInt8) {
+        switch code { case 1: self = .parked; case 2: self = .stopped; case 3: self = .moving; case 4: self = .reversing; default: self = .unknown }
+    }
+}
+
+extension DrivingContext.Trend {
+    var code: UInt8 {
+        switch self { case .unknown: 0; case .accelerating: 1; case .steady: 2; case .decelerating: 3 }
+    }
+    init(code: UInt8) {
+        switch code { case 1: self = .accelerating; case 2: self = .steady; case 3: self = .decelerating; default: self = .unknown }
+    }
 }
 
 /// Keeps the derived part of the driving context current, on the frame path, after each frame

@@ -87,7 +87,8 @@ public struct MappingFile: Sendable {
             errors.append(Diagnostic(file: fileName, line: p.line, column: p.column, message: message))
         }
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch {
+        // The basic resolver: no regular expressions (so no ICU) at start-up; values are read with .int, .float, .bool.
+        do { root = try Yams.compose(yaml: text, Resolver.basic) } catch {
             return (file, [Diagnostic(yamlError: error, file: fileName)])
         }
         guard let root, let top = root.mapping else {

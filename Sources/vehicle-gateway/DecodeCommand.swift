@@ -44,8 +44,9 @@ struct DecodeCommand: ParsableCommand {
         }
         reader.onMalformedLine = { printError("\($0)") }
         do {
-            while let record = try reader.next() {
-                writer.append(record, to: out.buffer)
+            let text = format == .text
+            while let f = try reader.nextFrame() {
+                writer.append(timestamp: f.timestamp, interface: text ? reader.interfaceName(f.interface) : "", frame: f.frame, to: out.buffer)
                 out.flushIfNeeded()
             }
         } catch {

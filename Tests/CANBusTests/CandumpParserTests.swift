@@ -138,3 +138,50 @@ final class CandumpFuzzRegressionTests: XCTestCase {
         }
     }
 }
+
+/// The fast path for plain `candump -l` lines must read exactly what the general parser reads,
+/// and leave every other line to it.
+final class FastLogFrameTests: XCTestCase {
+    func general(_ line: String, _ names: inout InterfaceNames) -> LogFrame? {
+        var l = line
+        return l.withUTF8 { try? CandumpParser.generalLogFrame(UnsafeRawBufferPointer($0), lineNumber: 1, interfaces: &names) }
+    }
+
+    func fast(_ line: String, _ names: inout InterfaceNames) -> LogFrame? {
+        var l = line
+        return l.withUTF8 { CandumpParser.fastLogFrame(UnsafeRawBufferPointer($0), interfaces: &names) }
+    }
+
+    func testAgreesWithTheGeneralParserOnRandomAndMangledLines() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["(", ")", ".", "#", "##", " ", "R", "_", "1", "F", "x", "\r", "vcan0", "123", "1ABCDEF0", "20000080", "800"]
+        var fastHits = 0
+        for n in 0..<30_000 {
+            var line: String
+            let bytes = (0..<Int.random(in: 0...8, using: &rng)).map { _ in String(format: "%02X", UInt8.random(in: 0...255, using: &rng)) }.joined()
+            let id = Bool.random(using: &rng) ? String(format: "%03X", UInt32.random(in: 0...0x7FF, using: &rng)) : String(format: "%08X", UInt32.random(in: 0...0x1FFF_FFFF, using: &rng))
+            line = "(\(UInt64.random(in: 0...2_000_000_000, using: &rng)).\(String(format: "%06d", Int.random(in: 0...999_999, using: &rng)))) can\(n % 3) \(id)#\(bytes)"
+            if n % 5 == 1 { line = line.lowercased() }
+            if n % 3 == 0 {
+                // Mangle: insert, drop or replace a piece.
+                var chars = Array(line)
+                let at = Int.random(in: 0...chars.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: chars.insert(contentsOf: pieces.randomElement(using: &rng)!, at: at)
+                case 1: if at < chars.count { chars.remove(at: at) }
+                default: if at < chars.count { chars[at] = Character(pieces.randomElement(using: &rng)!.prefix(1).description.isEmpty ? "x" : pieces.randomElement(using: &rng)!.prefix(1).description) }
+                }
+                line = String(chars)
+            }
+            var a = InterfaceNames(), b = InterfaceNames()
+            guard let f = fast(line, &a) else { continue }
+            fastHits += 1
+            guard let g = general(line, &b) else { return XCTFail("the fast path read what the general parser refuses: \(line)") }
+            XCTAssertEqual(f.frame, g.frame, line)
+            XCTAssertEqual(f.timestamp, g.timestamp, line)
+            XCTAssertEqual(f.timestamp.fractionDigits, g.timestamp.fractionDigits, line)
+            XCTAssertEqual(a.names[Int(f.interface)], b.names[Int(g.interface)], line)
+        }
+        XCTAssertGreaterThan(fastHits, 15_000, "the fast path takes the plain lines")
+    }
+}

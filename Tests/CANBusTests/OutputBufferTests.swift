@@ -16,7 +16,11 @@ final class OutputBufferTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         var values: [Double] = [0.1, -0.7000000000000001, 1789322835525632.0, 519.1000000000001, 1e-7, 5e-324, .greatestFiniteMagnitude, -0.0, 1e15, 123456.789]
         for _ in 0..<20_000 { values.append(Double(bitPattern: rng.next())) }
-        for _ in 0..<20_000 { values.append(Double(Int64.random(in: -100_000...100_000)) * [0.1, 0.01, 0.001, 1e-7, 0.25, 0.4][Int.random(in: 0..<6)]) }
+        let factors = [0.1, 0.01, 0.001, 1e-7, 0.25, 0.4, 0.05, 0.5, 0.03125, 0.0625, 0.005, 1.0 / 3, 0.0001, 0.00390625, 1e-5, 0.3, 2.5]
+        for _ in 0..<40_000 {
+            values.append(Double(Int64.random(in: -10_000_000...10_000_000)) * factors.randomElement()! + [0, 0, -40, 0.5, -1000].randomElement()!)
+        }
+        values += [0.001, 0.0009999, 0.00100001, 999_999_999.9, 1e9, 123456789.123456, 0.0015, 99.99999, 1e-4, 12.3456785]
         for v in values where v.isFinite {
             XCTAssertEqual(written { TextWriter.double(&$0, v) }, v.description)
         }

@@ -82,7 +82,7 @@ let logTime = best {
     var reader = try! CandumpReader(path: logPath)
     logFrames = 0
     values.withUnsafeMutableBufferPointer { out in
-        while let r = try! reader.next() {
+        while let r = try! reader.nextFrame() {
             logFrames += 1
             guard let id = r.frame.id, let index = codec.index(of: id) else { continue }
             r.frame.withPayload { codec.decode(messageAt: index, $0, into: out) }
