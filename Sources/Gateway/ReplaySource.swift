@@ -48,7 +48,9 @@ public struct ReplaySource: FrameSource {
 
     public func run<Sink: FrameSink>(into sink: inout Sink) throws {
         let wallStart = SystemClock.wallNanoseconds()
-        let monoStart = SystemClock.monotonicNanoseconds()
+        // The pacing clock starts at the first frame, once its bus is announced (a sink opens
+        // its socket then), so slow start-up work never makes every frame late.
+        var monoStart: Int64?
         let restamp = options.restamp && !options.fast
         sink.begin(restamp ? .scaled(frame: wallStart, wall: wallStart, rate: options.speed) : .newestFrame)
         var announced: [Bool] = []
@@ -112,7 +114,8 @@ public struct ReplaySource: FrameSource {
                         if sinceBeat >= 1 << 16 { sinceBeat = 0; sink.pause() }
                     }
                 } else {
-                    let due = monoStart + Int64(Double(offset) / options.speed)
+                    if monoStart == nil { monoStart = SystemClock.monotonicNanoseconds() - Int64(Double(offset) / options.speed) }
+                    let due = monoStart! + Int64(Double(offset) / options.speed)
                     if due > lastWake {
                         // Not due yet: sleep until `wakeGroup` after it, so the frames due in that
                         // time go through on one wake-up (never early; their times are the log's).

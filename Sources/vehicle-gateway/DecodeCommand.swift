@@ -33,7 +33,7 @@ struct DecodeCommand: ParsableCommand {
     func run() throws {
         let databases = try dbc.map(loadDatabase)
         let codec = DatabaseCodec(databases)
-        var writer = DecodedFrameWriter(codec: codec, format: format)
+        let writer = DecodedFrameWriter(codec: codec, format: format)
         let out = OutputSink()
         var reader: CandumpReader
         do {

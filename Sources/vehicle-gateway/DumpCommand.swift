@@ -40,7 +40,7 @@ struct DumpCommand: ParsableCommand {
     func run() throws {
         installStopHandlers()
         let databases = try dbc.map(loadDatabase)
-        var writer = databases.isEmpty ? nil : DecodedFrameWriter(codec: DatabaseCodec(databases), format: format)
+        let writer = databases.isEmpty ? nil : DecodedFrameWriter(codec: DatabaseCodec(databases), format: format)
         var options = receive.socketOptions()
         if filterDBC, !databases.isEmpty {
             options.filters = databases.flatMap { $0.messages.map { CANFilter.exact($0.id) } }

@@ -83,6 +83,13 @@ struct SocketSender: FrameSink {
         } catch { failure = error }
     }
 
+    /// A bus is announced before its first frame: open its socket then, before the pacing
+    /// clock starts.
+    mutating func busEvent(_ event: BusEvent, bus: Int) {
+        guard case .up = event else { return }
+        do { _ = try socket(for: bus) } catch { failure = error }
+    }
+
     mutating func malformedLine(_ diagnostic: Diagnostic) { printError("\(diagnostic)") }
 
     var shouldStop: Bool { stopRequested.load(ordering: .relaxed) || failure != nil }
