@@ -16,8 +16,14 @@ cd "$(dirname "$0")/.."
 
 echo "== the manifest says the truth (each target declares exactly what it imports)"
 python scripts/check-manifest.py
-echo "== swift build (debug, with tests)"
-swift build --build-tests
+echo "== swift build (debug, with tests); our own targets must build warning-free"
+mkdir -p .build
+swift build --build-tests 2>&1 | tee .build/test-build.log
+# A dependency's own notices are not ours; a warning in our sources fails the run.
+if grep -E "^$PWD/(Sources|Tests|Benchmarks|Fuzz)/[^ ]*: warning:" .build/test-build.log | sort -u | grep .; then
+    echo "our targets built with the warnings above: fix them" >&2
+    exit 1
+fi
 echo "== unit tests"
 swift test --skip-build
 
@@ -30,6 +36,8 @@ echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
 echo "== deployable build: static release binary, checked in a root holding only glibc and libsocketcan"
 bash scripts/build-static.sh --check   # dist/vehicle-gateway: the end-to-end tests run it
+echo "== instructions per frame within the budgets (callgrind on the static build's modules)"
+bash scripts/check-instructions.sh
 echo "== SocketCAN and the gateway end to end on a real vcan bus"
 bash scripts/vcan-vm.sh --setup
 bash scripts/vcan-vm.sh -- bash Tests/vcan/run-in-vm.sh

@@ -10,6 +10,10 @@ public struct APIConfiguration: Sendable {
     public var maxRequestBytes = 64 * 1024
     public var maxWebSocketMessageBytes = 16 * 1024
     public var maxConnections = 256
+    /// A connection with no request in progress (one that never sends one, or a kept-alive
+    /// one between requests) is closed after this long, so idle sockets cannot hold every
+    /// connection slot. Streams (SSE, WebSocket) are requests in progress and stay.
+    public var idleConnectionSeconds = 5.0
     public var maxSubscriptionsPerConnection = 64
     /// A client whose socket accepts nothing for this long is disconnected.
     public var slowClientSeconds = 5.0

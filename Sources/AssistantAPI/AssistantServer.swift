@@ -170,13 +170,24 @@ public final class AssistantServer: Sendable {
     /// Throws when TLS is asked for and its files cannot be loaded.
     public func makeService(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws(TLSSetupError) -> some Service {
         let router = buildRouter()
-        let plain = HTTPServerBuilder.http1WebSocketUpgrade(
-            webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: configuration.maxWebSocketMessageBytes, closeTimeout: .seconds(2))))
-        var server = plain
-        if let tls = try tlsConfiguration() {
-            do { server = try .tls(plain, tlsConfiguration: tls) } catch {
+        // HTTP/1 with the WebSocket upgrade (VISS), behind TLS when configured, with a deadline
+        // for the first bytes and Hummingbird's idle timeout between requests.
+        let webSocketResponder = router.buildResponder()
+        let idle = TimeAmount.nanoseconds(Int64(configuration.idleConnectionSeconds * 1e9))
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: idle),
+            ws: .init(maxFrameSize: configuration.maxWebSocketMessageBytes, closeTimeout: .seconds(2)))
+        let tls = try tlsConfiguration()
+        if let tls {
+            // Checked here so a bad certificate stops start-up with its reason.
+            do { _ = try TLSChannel(FirstRequestDeadline(inner: Self.plainChannel({ _, _, _ in }, webSocketResponder, channelConfiguration), timeout: idle), tlsConfiguration: tls) } catch {
                 throw TLSSetupError(description: "cannot set up TLS: \(error)")
             }
+        }
+        let server = HTTPServerBuilder { responder in
+            let deadline = FirstRequestDeadline(inner: Self.plainChannel(responder, webSocketResponder, channelConfiguration), timeout: idle)
+            if let tls { return try TLSChannel(deadline, tlsConfiguration: tls) }
+            return deadline
         }
         return Application(
             router: router,
@@ -185,6 +196,12 @@ public final class AssistantServer: Sendable {
                                  availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+
+    static func plainChannel<R: HTTPResponder>(
+        _ responder: @escaping HTTPChannelHandler.Responder, _ webSocketResponder: R, _ configuration: HTTP1WebSocketUpgradeChannel.Configuration
+    ) -> HTTP1WebSocketUpgradeChannel where R.Context: WebSocketRequestContext {
+        HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration)
     }
 
     /// Ends every stream (they are change-feed subscriptions) and MCP session.

@@ -4,15 +4,29 @@ import MCP
 
 /// MCP over Streamable HTTP at `/mcp`: one `StatefulHTTPServerTransport` and `Server` per
 /// session (the `Mcp-Session-Id` header), created by an `initialize` request, ended by DELETE
-/// or after sitting idle. The number of sessions is bounded.
+/// or after sitting idle. The number of sessions is bounded, and a full table never locks a
+/// client out: a new session evicts a half-open one (initialize never followed up) first, else
+/// the least recently used. Half-open sessions also expire after `halfOpenTimeout`.
 actor MCPHTTPSessions {
+    struct Session {
+        var server: Server
+        var transport: StatefulHTTPServerTransport
+        var lastUsed: ContinuousClock.Instant
+        /// A request came after `initialize`: the client finished the handshake.
+        var initialized = false
+    }
+
     let factory: MCPVehicleServer
     let validation: any HTTPRequestValidationPipeline
     let maxSessions: Int
     let idleTimeout: Duration
-    var sessions: [String: (server: Server, transport: StatefulHTTPServerTransport, lastUsed: ContinuousClock.Instant)] = [:]
+    let halfOpenTimeout: Duration
+    var sessions: [String: Session] = [:]
+    /// Sessions ended to make room for new ones (for /metrics and the log).
+    private(set) var evicted = 0
 
-    init(factory: MCPVehicleServer, loopbackOnly: Bool, maxSessions: Int = 32, idleTimeout: Duration = .seconds(600)) {
+    init(factory: MCPVehicleServer, loopbackOnly: Bool, maxSessions: Int = 32, idleTimeout: Duration = .seconds(600),
+         halfOpenTimeout: Duration = .seconds(10)) {
         self.factory = factory
         // DNS-rebinding protection where it matters (a browser on this machine); beyond
         // loopback the bearer token guards every request instead.
@@ -25,6 +39,7 @@ actor MCPHTTPSessions {
         ])
         self.maxSessions = maxSessions
         self.idleTimeout = idleTimeout
+        self.halfOpenTimeout = halfOpenTimeout
     }
 
     struct FixedSessionID: SessionIDGenerator {
@@ -37,6 +52,7 @@ actor MCPHTTPSessions {
         let sessionID = request.header(HTTPHeaderName.sessionID)
         if let sessionID, let session = sessions[sessionID] {
             sessions[sessionID]?.lastUsed = .now
+            sessions[sessionID]?.initialized = true
             let response = await session.transport.handleRequest(request)
             if request.method.uppercased() == "DELETE", response.statusCode == 200 {
                 sessions.removeValue(forKey: sessionID)
@@ -45,16 +61,14 @@ actor MCPHTTPSessions {
             return response
         }
         if request.method.uppercased() == "POST", let body = request.body, Self.isInitialize(body) {
-            guard sessions.count < maxSessions else {
-                return .error(statusCode: 503, .internalError("too many MCP sessions (at most \(maxSessions)); close one with DELETE /mcp"))
-            }
+            if sessions.count >= maxSessions { evictOne() }
             let id = UUID().uuidString
             let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(id: id), validationPipeline: validation)
             let server = await factory.makeServer()
             do { try await server.start(transport: transport) } catch {
                 return .error(statusCode: 500, .internalError("could not start the MCP session: \(error)"))
             }
-            sessions[id] = (server, transport, .now)
+            sessions[id] = Session(server: server, transport: transport, lastUsed: .now)
             let response = await transport.handleRequest(request)
             if case .error = response {
                 sessions.removeValue(forKey: id)
@@ -75,10 +89,26 @@ actor MCPHTTPSessions {
 
     func expireIdle() {
         let now = ContinuousClock.now
-        for (id, s) in sessions where now - s.lastUsed > idleTimeout {
-            sessions.removeValue(forKey: id)
-            Task { await s.server.stop() }
+        for (id, s) in sessions where now - s.lastUsed > (s.initialized ? idleTimeout : halfOpenTimeout) {
+            end(id)
         }
+    }
+
+    /// Makes room: the oldest half-open session, else the least recently used one.
+    func evictOne() {
+        let victim = sessions.min { a, b in
+            if a.value.initialized != b.value.initialized { return !a.value.initialized }
+            return a.value.lastUsed < b.value.lastUsed
+        }
+        if let victim {
+            evicted += 1
+            end(victim.key)
+        }
+    }
+
+    func end(_ id: String) {
+        guard let s = sessions.removeValue(forKey: id) else { return }
+        Task { await s.server.stop() }
     }
 
     func closeAll() async {

@@ -105,12 +105,28 @@ public struct MCPVehicleServer: Sendable {
                          description: "Every mapped VSS signal with value, unit, timestamp and state (JSON).", mimeType: "application/json"),
             ])
         }
+        // Clients (Qwen-Agent among them) list templates beside resources: one branch of the
+        // signal tree, e.g. vehicle://signals/Vehicle.Cabin.
+        await server.withMethodHandler(ListResourceTemplates.self) { _ in
+            .init(templates: [
+                Resource.Template(uriTemplate: Self.signalsURI + "/{path}", name: "signals_under",
+                                  title: "Vehicle signals under a VSS branch",
+                                  description: "The mapped VSS signals equal to or below {path} (e.g. Vehicle.Speed, Vehicle.CurrentLocation), with value, unit, timestamp and state (JSON).",
+                                  mimeType: "application/json"),
+            ])
+        }
         await server.withMethodHandler(ReadResource.self) { params in
             switch params.uri {
             case Self.contextURI: return .init(contents: [.text(view.contextJSON(), uri: Self.contextURI, mimeType: "application/json")])
             case Self.signalsURI:
                 return .init(contents: [.text(view.signalsJSON(view.paths(under: nil)), uri: Self.signalsURI, mimeType: "application/json")])
-            default: throw MCPError.invalidParams("unknown resource '\(params.uri)'; resources are \(Self.contextURI) and \(Self.signalsURI)")
+            case let uri where uri.hasPrefix(Self.signalsURI + "/"):
+                let branch = String(uri.dropFirst(Self.signalsURI.count + 1))
+                let indices = view.paths(under: branch)
+                guard !branch.isEmpty, !indices.isEmpty else { throw MCPError.invalidParams(view.unknownPathMessage(branch)) }
+                return .init(contents: [.text(view.signalsJSON(indices), uri: uri, mimeType: "application/json")])
+            default:
+                throw MCPError.invalidParams("unknown resource '\(params.uri)'; resources are \(Self.contextURI), \(Self.signalsURI) and \(Self.signalsURI)/{path}")
             }
         }
         await server.withMethodHandler(ResourceSubscribe.self) { params in

@@ -3,7 +3,8 @@
 /// The grammar (can-utils' `lib.c`, `parse_canframe` and `candump.c`), as read here:
 ///
 ///     log-line     = "(" seconds "." fraction ")" SP interface SP frame [SP direction]
-///     seconds      = 1*DIGIT                   ; candump writes 10 digits
+///     seconds      = 1*DIGIT                   ; candump writes 10 digits (-t a, -l), 3 (-t d, -t z)
+///                  / 4DIGIT "-" 2DIGIT "-" 2DIGIT SP 2DIGIT ":" 2DIGIT ":" 2DIGIT  ; -t A, read as UTC
 ///     fraction     = 1*9DIGIT                  ; 6 (µs) or 9 (ns) digits, kept as written
 ///     interface    = 1*15(VCHAR)
 ///     direction    = "R" / "T"                 ; candump -x
@@ -190,6 +191,11 @@ public enum CandumpParser {
         }
         c.index = i
         guard i > secondsStart else { throw c.error("expected the timestamp's seconds (digits)") }
+        if i - secondsStart == 4, c.peek == UInt8(ascii: "-") {
+            // candump -t A: "(2020-12-19 12:04:45.485261)", the year just read.
+            seconds = try parseDateTime(&c, year: seconds)
+            i = c.index
+        }
         guard c.peek == UInt8(ascii: ".") else { throw c.error("expected '.' in the timestamp") }
         i += 1
         let fractionStart = i
@@ -208,6 +214,40 @@ public enum CandumpParser {
         guard c.peek == UInt8(ascii: ")") else { throw c.error("expected ')' closing the timestamp") }
         c.index += 1
         return CANTimestamp(seconds: seconds, nanoseconds: nanoseconds, fractionDigits: UInt8(digits))
+    }
+
+    /// The rest of candump -t A's `YYYY-MM-DD HH:MM:SS` after the year, as seconds since the
+    /// epoch. candump writes the recording machine's local time and the log does not say which
+    /// zone that was: it is read as UTC, so a log decodes to the same times on every machine.
+    static func parseDateTime(_ c: inout Cursor, year: Int64) throws(Diagnostic) -> Int64 {
+        func field(_ c: inout Cursor, after separator: UInt8, _ what: String, _ range: ClosedRange<Int64>) throws(Diagnostic) -> Int64 {
+            guard c.peek == separator else { throw c.error("expected '\(Character(Unicode.Scalar(separator)))' before the \(what) in the date") }
+            c.index += 1
+            var v: Int64 = 0
+            for _ in 0..<2 {
+                guard let b = c.peek, b &- 48 < 10 else { throw c.error("expected two digits for the \(what) in the date") }
+                v = v * 10 + Int64(b &- 48)
+                c.index += 1
+            }
+            guard range.contains(v) else { c.index -= 2; throw c.error("the \(what) \(v) is out of range \(range.lowerBound)-\(range.upperBound)") }
+            return v
+        }
+        let month = try field(&c, after: UInt8(ascii: "-"), "month", 1...12)
+        let day = try field(&c, after: UInt8(ascii: "-"), "day", 1...31)
+        let hour = try field(&c, after: UInt8(ascii: " "), "hour", 0...23)
+        let minute = try field(&c, after: UInt8(ascii: ":"), "minute", 0...59)
+        let second = try field(&c, after: UInt8(ascii: ":"), "second", 0...60)
+        return daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 
     /// `id#data`, `id#R`, `id##<flags><data>` (the cansend/candump -l form).

@@ -113,7 +113,12 @@ public enum DatabaseBuilder {
                                byteOrder: s.byteOrder == 1 ? .littleEndian : .bigEndian, isSigned: s.isSigned,
                                valueType: .integer, factor: s.factor, offset: s.offset, minimum: s.minimum, maximum: s.maximum,
                                unit: s.unit, receivers: Self.receivers(s.receivers),
-                               isMultiplexer: s.multiplexIndicator.hasSuffix("M"), multiplexCondition: nil, position: s.position)
+                               isMultiplexer: s.multiplexIndicator.hasSuffix("M"),
+                               multiplexCondition: nil, position: s.position)
+                    }
+                    for s in m.signals where s.multiplexIndicator == "m" {
+                        warn(s.position, "bare-multiplexer",
+                             "signal '\(s.name)' has a bare 'm' multiplex indicator (no multiplexer value); read as a plain signal, as cantools reads it")
                     }
                     if messageIndex[m.rawID] != nil {
                         warn(m.position, "duplicate-id", "message id \(id) is defined again; the later definition wins")
@@ -130,10 +135,10 @@ public enum DatabaseBuilder {
                     var multiplexed = false
                     for si in m.signals.indices where !m.signals[si].multiplexIndicator.isEmpty {
                         if m.signals[si].multiplexIndicator == "M" { top = m.signals[si].name }
-                        multiplexed = true
+                        if m.signals[si].multiplexIndicator != "m" { multiplexed = true }
                     }
                     if multiplexed {
-                        for si in m.signals.indices where m.signals[si].multiplexIndicator.hasPrefix("m") {
+                        for si in m.signals.indices where m.signals[si].multiplexIndicator.hasPrefix("m") && m.signals[si].multiplexIndicator != "m" {
                             let digits = m.signals[si].multiplexIndicator.dropFirst().prefix { $0.isNumber }
                             let value = Int64(digits) ?? 0
                             db.messages[mi].signals[si].multiplexCondition = MultiplexCondition(multiplexer: top ?? "", ranges: [value...value])

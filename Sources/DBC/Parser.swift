@@ -454,7 +454,7 @@ public struct DBCParser {
     }
 
     static func isMultiplexIndicator(_ s: String) -> Bool {
-        if s == "M" { return true }
+        if s == "M" || s == "m" { return true }  // a bare "m": a plain signal, as cantools reads it (with a warning)
         var u = Substring(s)
         guard u.first == "m" else { return false }
         u = u.dropFirst()

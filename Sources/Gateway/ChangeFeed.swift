@@ -53,7 +53,7 @@ public final class ChangeFeed: @unchecked Sendable {
 
     /// Writer: `path` has a new value.
     @inline(__always) public func markChanged(_ path: Int) {
-        UnsafeAtomic<UInt64>(at: dirty + (path >> 6)).loadThenBitwiseOr(with: 1 << UInt64(path & 63), ordering: .sequentiallyConsistent)
+        _ = UnsafeAtomic<UInt64>(at: dirty + (path >> 6)).loadThenBitwiseOr(with: 1 << UInt64(path & 63), ordering: .sequentiallyConsistent)
     }
 
     /// Writer: the driving context changed (an input, or what the tracker derives).

@@ -32,6 +32,26 @@ final class CandumpParserTests: XCTestCase {
         XCTAssertEqual(r.frame.length, 0)
     }
 
+    /// Every timestamp form candump writes: -t a (as -l), -t A (date and time), -t d and -t z
+    /// (seconds since the previous / first frame, three digits).
+    func testEveryCandumpTimestampForm() throws {
+        let absolute = try parse("(2020-12-19 12:04:45.485261)  vcan0  0C8   [8]  F0 00 00 00 00 00 00 00")
+        XCTAssertEqual(absolute.timestamp, CANTimestamp(seconds: 1_608_379_485, nanoseconds: 485_261_000))  // date -u -d '2020-12-19 12:04:45' +%s
+        XCTAssertEqual(absolute.interface, "vcan0")
+        XCTAssertEqual(absolute.frame.length, 8)
+        XCTAssertEqual(try parse("(2020-12-19 12:04:45.485261) vcan0 0C8#F0").timestamp.seconds, 1_608_379_485)
+        XCTAssertEqual(try parse("(1970-01-01 00:00:00.000001) vcan0 0C8#F0").timestamp, CANTimestamp(seconds: 0, nanoseconds: 1000))
+        XCTAssertEqual(try parse("(2024-02-29 23:59:60.5) vcan0 0C8#F0").timestamp.seconds, 1_709_251_200)  // leap day, leap second
+        let delta = try parse("(000.000213)  vcan0  0C8   [2]  F0 01")
+        XCTAssertEqual(delta.timestamp, CANTimestamp(seconds: 0, nanoseconds: 213_000))
+        XCTAssertEqual(try parse("(012.500000) vcan0 0C8#F0").timestamp.seconds, 12)
+        let month = parseError("(2020-13-19 12:04:45.485261) vcan0 0C8#F0")
+        XCTAssertEqual(month?.message.hasPrefix("the month 13 is out of range 1-12"), true, "\(String(describing: month))")
+        XCTAssertEqual(month?.column, 7)
+        XCTAssertEqual(parseError("(2020-12-19T12:04:45.485261) vcan0 0C8#F0")?.message, "expected ' ' before the hour in the date (found 'T')")
+        XCTAssertEqual(parseError("(2020-12-19 12:04.485261) vcan0 0C8#F0")?.message, "expected ':' before the second in the date (found '.')")
+    }
+
     func testExtendedIdHasEightDigits() throws {
         let r = try parse("(0.000001) vcan0 18FF1020#0102")
         XCTAssertEqual(r.frame.id, CANID(0x18FF1020, extended: true))

@@ -14,7 +14,7 @@ final class OutputBufferTests: XCTestCase {
     /// (every exponent, subnormals) and on the values scaled signals produce.
     func testDoublesAreWrittenAsDescriptionSpellsThem() {
         var rng = SystemRandomNumberGenerator()
-        var values: [Double] = [0.1, -0.7000000000000001, 1789322835525632.0, 519.1000000000001, 1e-7, 5e-324, .greatestFiniteMagnitude, -0.0, 1e15, 123456.789]
+        var values: [Double] = [0.1, -0.7000000000000001, 1789322835525632.0, 519.1000000000001, 1e-7, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -0.0, 1e15, 123456.789]
         for _ in 0..<20_000 { values.append(Double(bitPattern: rng.next())) }
         let factors = [0.1, 0.01, 0.001, 1e-7, 0.25, 0.4, 0.05, 0.5, 0.03125, 0.0625, 0.005, 1.0 / 3, 0.0001, 0.00390625, 1e-5, 0.3, 2.5]
         for _ in 0..<40_000 {

@@ -199,6 +199,23 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(db.warnings.map(\.position.line), [3, 4])
     }
 
+    /// A real car's DBC (`SG_ MO2_Mp_Code m : 6|2@1+ ...`): a bare `m` with no value. cantools
+    /// 45.1.0 loads it as a plain signal (not a multiplexer, no condition); so do we, with a warning.
+    func testBareLowercaseMIsAPlainSignalWithAWarning() throws {
+        let db = try load("""
+        BO_ 100 MO2: 8 Gateway
+         SG_ MO2_Mp_Code m : 6|2@1+ (1,0) [0|3] "" Gateway
+         SG_ Other : 8|8@1+ (1,0) [0|255] "" Gateway
+        """)
+        XCTAssertEqual(db.warnings.map(\.check), ["bare-multiplexer"])
+        XCTAssertEqual(db.warnings.first?.position.line, 2)
+        let code = db.messages[0].signals[0]
+        XCTAssertFalse(code.isMultiplexer)
+        XCTAssertNil(code.multiplexCondition)
+        let values = MessageCodec(message: db.messages[0]).decode([0xFF, 0xFF, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(values.map(\.physical), [3, 255])
+    }
+
     func testEmptyFileIsAnEmptyDatabase() throws {
         XCTAssertEqual(try load("").messages.count, 0)
         XCTAssertEqual(try load("// only a comment\n").messages.count, 0)

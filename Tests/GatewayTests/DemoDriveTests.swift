@@ -8,7 +8,7 @@ import VehicleState
 final class DemoDriveTests: XCTestCase {
     static let start: Int64 = 1_700_000_000_000_000_000
     static let checkpoints: [Int64] = [2, 5, 15, 20, 33, 54, 57, 61, 69]
-    nonisolated(unsafe) static let contexts: [Int64: DrivingContext] = replay()
+    static let contexts: [Int64: DrivingContext] = replay()
 
     static func replay() -> [Int64: DrivingContext] {
         let mapping = try! CompiledMapping.load(path: Fixtures.demoMapping)

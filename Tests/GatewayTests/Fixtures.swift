@@ -34,7 +34,7 @@ enum Fixtures {
 
     static func write(_ lines: [String]) -> String {
         let path = NSTemporaryDirectory() + "gw-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
         return path
     }
 

@@ -118,7 +118,7 @@ final class VCANIntegrationTests: XCTestCase {
         let task = Task {
             for try await event in stream {
                 await collected.add(event)
-                if await collected.snapshot().frames.contains("vcan9:009") { done.fulfill(); break }
+                if collected.snapshot().frames.contains("vcan9:009") { done.fulfill(); break }
             }
         }
         Thread.sleep(forTimeInterval: 0.3)

@@ -2,6 +2,8 @@
 import asyncio
 import json
 import os
+import re
+import subprocess
 
 import anyio
 import pytest
@@ -76,6 +78,13 @@ async def exercise(session, updates):
     assert "vehicle://context" in {str(x.uri) for x in resources}
     body = (await session.read_resource("vehicle://context")).contents[0].text
     assert "speed" in json.loads(body)
+    # Templates are answered (Qwen-Agent lists them), and the one offered reads a branch.
+    templates = (await session.list_resource_templates()).resource_templates
+    assert [t.uri_template for t in templates] == ["vehicle://signals/{path}"]
+    branch = json.loads((await session.read_resource("vehicle://signals/Vehicle.CurrentLocation")).contents[0].text)
+    assert branch["signals"] and all(x["path"].startswith("Vehicle.CurrentLocation") for x in branch["signals"])
+    with pytest.raises(Exception, match="unknown VSS path 'Vehicle.Nope'"):
+        await session.read_resource("vehicle://signals/Vehicle.Nope")
     await session.subscribe_resource("vehicle://context")
     with anyio.fail_after(10):
         await updates.event.wait()
@@ -127,3 +136,33 @@ def test_mcp_http_rejects_a_bad_request(gateway):
                        input=big, capture_output=True, text=True)
     assert p.stdout == "413"
     assert gateway.alive()
+
+
+def test_abandoned_initialize_flood_never_locks_the_assistant_out(gateway_factory):
+    """40 `initialize` requests never followed up (more than the 32-session table holds), then
+    the official SDK connects and works; the flood's oldest sessions were the ones ended."""
+    gw = gateway_factory("--replay", DEMO_LOG, "--mapping", DEMO_MAPPING, "--speed", 4, "--loop", 0)
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "flood", "version": "0"}}})
+    flooded = []
+    for _ in range(40):
+        out = subprocess.run(["curl", "-sS", "-D", "-", "-o", "/dev/null", "-X", "POST", gw.url + "/mcp",
+                              "-H", "Content-Type: application/json", "-H", "Accept: application/json, text/event-stream",
+                              "--data", init], capture_output=True, text=True, timeout=30).stdout
+        assert out.startswith("HTTP/1.1 200"), out
+        flooded.append(re.search(r"(?im)^mcp-session-id: *(\S+)", out).group(1))
+
+    async def go():
+        async with streamable_http_client(gw.url + "/mcp") as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                body = (await session.read_resource("vehicle://context")).contents[0].text
+                assert "speed" in json.loads(body)
+    run(go())
+    # The first of the flood were ended to make room: their id is unknown now.
+    ping = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    code = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", gw.url + "/mcp",
+                           "-H", "Content-Type: application/json", "-H", "Accept: application/json, text/event-stream",
+                           "-H", f"Mcp-Session-Id: {flooded[0]}", "-H", "MCP-Protocol-Version: 2025-06-18", "--data", ping],
+                          capture_output=True, text=True, timeout=30).stdout
+    assert code == "404", code

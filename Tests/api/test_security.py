@@ -49,3 +49,31 @@ def test_beyond_loopback_generates_and_prints_a_token(gateway_factory):
     assert code == 401
     _, code = g.curl("/v1/context", "-H", f"Authorization: Bearer {g.token}")
     assert code == 200
+
+
+def test_idle_connections_cannot_starve_the_api(gateway_factory):
+    """300 TCP connections that never send a request (more than the 256 slots): a new client
+    is still answered, and the idle sockets are closed by the gateway (5 s idle limit)."""
+    import socket
+    import time
+    gw = gateway_factory("--replay", DEMO_LOG, "--mapping", DEMO_MAPPING, "--speed", 4, "--loop", 0)
+    idle = [socket.create_connection(("127.0.0.1", gw.port)) for _ in range(300)]
+    try:
+        t = time.monotonic()
+        body, code = gw.curl("/v1/context", "--max-time", "15")
+        assert code == 200 and "speed" in json.loads(body), body
+        assert time.monotonic() - t < 12
+        # Every idle socket is closed by the gateway (EOF) within the idle limit and some slack.
+        deadline = time.monotonic() + 20
+        closed = 0
+        for s in idle:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                closed += s.recv(1) == b""
+            except (socket.timeout, ConnectionResetError):
+                pass
+        assert closed == len(idle), f"{closed}/{len(idle)} idle connections closed"
+    finally:
+        for s in idle:
+            s.close()
+    assert gw.alive()

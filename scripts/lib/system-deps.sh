@@ -17,3 +17,5 @@ pkg-config --exists libsocketcan 2>/dev/null || apt_install libsocketcan-dev pkg
 command -v curl >/dev/null 2>&1 || apt_install curl
 # zlib1g-dev: candump logs may be gzip-compressed (the bundled city drive is).
 pkg-config --exists zlib 2>/dev/null || apt_install zlib1g-dev
+# valgrind: the instruction-count guards (scripts/check-instructions.sh) run under callgrind.
+command -v valgrind >/dev/null 2>&1 || apt_install valgrind
