@@ -5,6 +5,7 @@
 #      and the assistant API against clients we did not write (curl, websockets, MCP Python SDK),
 #   3. the differential test against cantools on the DBC fixtures,
 #   4. the deployable static binary, run in a root file system with only glibc and libsocketcan,
+#      and its instructions per frame (callgrind) against the budgets in Benchmarks/,
 #   5. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
 #      directly where the host kernel has vcan (scripts/vcan-vm.sh decides).
 # It installs what it needs (libsocketcan-dev, curl, a Python venv with cantools, python-can,
@@ -36,6 +37,8 @@ echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
 echo "== deployable build: static release binary, checked in a root holding only glibc and libsocketcan"
 bash scripts/build-static.sh --check   # dist/vehicle-gateway: the end-to-end tests run it
+echo "== instruction budgets per frame (callgrind; Benchmarks/instruction-budgets.txt)"
+bash scripts/check-instructions.sh
 echo "== SocketCAN and the gateway end to end on a real vcan bus"
 bash scripts/vcan-vm.sh --setup
 bash scripts/vcan-vm.sh -- bash Tests/vcan/run-in-vm.sh

@@ -58,6 +58,7 @@ def toyota_inputs():
     gen = OUT / "opendbc-gen"
     dbc = gen / "toyota_nodsu_pt_generated.dbc"
     if not dbc.exists():
+        gen.mkdir(parents=True, exist_ok=True)
         subprocess.run([PY, "-c", "import sys; from opendbc.dbc.generator.generator import create_all; create_all(sys.argv[1])", str(gen)],
                        check=True, stdout=subprocess.DEVNULL)
     log1m, log200k = OUT / "toyota1m.log", OUT / "toyota200k.log"
