@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Data flows one way; a lower layer never imports a higher one:
-//   CANBus ← DBC ← (SocketCAN, VehicleState) ← Gateway (the frame path) ← AssistantAPI ← vehicle-gateway
+//   CANBus ← DBC ← (SocketCAN, Integrity + VehicleState) ← Gateway (the frame path) ← AssistantAPI ← vehicle-gateway
 // CANBus and DBC need no C library: `DBC` alone is a complete codec. Reading gzip logs (CANLog)
 // needs zlib; controller control (CANControl) needs libsocketcan; nothing else does.
 let package = Package(
@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "DecodeOutput", targets: ["DecodeOutput"]),
         .library(name: "SocketCAN", targets: ["SocketCAN"]),
         .library(name: "CANControl", targets: ["CANControl"]),
+        .library(name: "Integrity", targets: ["Integrity"]),
         .library(name: "VehicleState", targets: ["VehicleState"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "Simulate", targets: ["Simulate"]),
@@ -48,14 +49,17 @@ let package = Package(
         // libsocketcan (Debian: libsocketcan-dev) for controller state, bit rate and restart.
         .systemLibrary(name: "CLibSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
         .target(name: "CANControl", dependencies: ["CSocketCAN", "CLibSocketCAN"]),
+        // End-to-end checks of payloads: CRCs, AUTOSAR E2E profiles, opendbc's car checksums,
+        // counters, and the validity state machine. Pure computation: it imports nothing.
+        .target(name: "Integrity"),
         .target(name: "VehicleState", dependencies: [
-            "CANBus", "DBC",
+            "CANBus", "DBC", "Integrity",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
         // The frame path as a library: sources (replay, live), the one FramePath, the change feed.
         .target(name: "Gateway", dependencies: [
-            "CANBus", "CANLog", "CSocketCAN", "SocketCAN", "VehicleState",
+            "CANBus", "CANLog", "CSocketCAN", "SocketCAN", "Integrity", "VehicleState",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
@@ -92,7 +96,8 @@ let package = Package(
         .testTarget(name: "CANBusTests", dependencies: ["CANBus", "CANLog"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
         .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CSocketCAN", "CANBus"]),
-        .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "DBC", "CANBus"]),
+        .testTarget(name: "IntegrityTests", dependencies: ["Integrity"], exclude: ["Fixtures"]),
+        .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "Integrity", "DBC", "CANBus", "CANLog"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "VehicleState", "CANBus", "SocketCAN"]),
         .testTarget(name: "SimulateTests", dependencies: ["Simulate", "DBC", "CANBus"]),
         .testTarget(name: "AssistantAPITests", dependencies: ["AssistantAPI"]),

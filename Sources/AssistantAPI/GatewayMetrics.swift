@@ -19,7 +19,17 @@ public final class GatewayMetrics: Sendable {
         var rateSample: [(time: Int64, frames: UInt64)]
         var rates: [Double]
         var malformedReported: UInt64 = 0
+        /// Per protected message: frames dropped by reason (checksum, counter, repeated, implausible).
+        var droppedReported: [[UInt64]] = []
+        var implausibleReported: [String: UInt64] = [:]
     }
+    struct IntegrityMetrics {
+        let dropped: [Counter]  // by reason
+        let valid: Gauge
+    }
+    let integrity: [IntegrityMetrics]
+    /// Per path with plausibility limits: values dropped as implausible.
+    let implausible: [String: Counter]
     let buses: [BusMetrics]
     let scrape: Mutex<Scrape>
     let malformed: Counter
@@ -62,9 +72,25 @@ public final class GatewayMetrics: Sendable {
             descriptor: Self.name("publish_latency", "seconds", "From a frame received by the gateway to its change handed to a subscriber"),
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
                       .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1)])
+        let dropped = Self.name("integrity_dropped_frames", "total", "Frames dropped by their message's integrity check, by reason")
+        let valid = Self.name("message_valid", "", "1 while a protected message passes its checks, 0 while invalid, -1 before its first frame")
+        integrity = gateway.state.integrity.messages.map { message in
+            IntegrityMetrics(dropped: ["checksum", "counter", "repeated", "implausible"].map {
+                registry.makeCounter(descriptor: dropped, labels: [("message", message), ("reason", $0)])
+            }, valid: registry.makeGauge(descriptor: valid, labels: [("message", message)]))
+        }
+        let implausibleName = Self.name("implausible_values", "total", "Values dropped as implausible (rate of change, frozen), by path")
+        var perPath: [String: Counter] = [:]
+        for (p, limits) in gateway.state.mapping.integrity.pathLimits.enumerated() where limits.isChecked {
+            let name = gateway.state.mapping.paths[p].name
+            perPath[name] = registry.makeCounter(descriptor: implausibleName, labels: [("path", name)])
+        }
+        implausible = perPath
         let n = gateway.state.buses.count
-        scrape = Mutex(Scrape(reported: Array(repeating: [0, 0, 0, 0, 0], count: n), rateSample: Array(repeating: (0, 0), count: n),
-                              rates: Array(repeating: 0, count: n)))
+        var first = Scrape(reported: Array(repeating: [0, 0, 0, 0, 0], count: n), rateSample: Array(repeating: (0, 0), count: n),
+                           rates: Array(repeating: 0, count: n))
+        first.droppedReported = Array(repeating: [0, 0, 0, 0], count: integrity.count)
+        scrape = Mutex(first)
     }
 
     /// Records the delay since `receivedNanoseconds` (wall clock) for a value just sent.
@@ -117,6 +143,17 @@ public final class GatewayMetrics: Sendable {
                 m.rate.set(to: rates[i])
                 m.up.set(to: b.state == .up ? 1.0 : 0.0)
             }
+            for (m, message) in gateway.state.integrity.snapshot().enumerated() {
+                for (k, d) in message.dropped.enumerated() where d.frames > s.droppedReported[m][k] {
+                    integrity[m].dropped[k].increment(by: Int64(d.frames - s.droppedReported[m][k]))
+                    s.droppedReported[m][k] = d.frames
+                }
+                integrity[m].valid.set(to: message.valid.map { $0 ? 1.0 : 0.0 } ?? -1)
+            }
+            for (path, n) in gateway.state.integrity.implausibleValues() where n > s.implausibleReported[path, default: 0] {
+                implausible[path]?.increment(by: Int64(n - s.implausibleReported[path, default: 0]))
+                s.implausibleReported[path] = n
+            }
             let bad = gateway.control.malformedLines
             if bad > s.malformedReported { malformed.increment(by: Int64(bad - s.malformedReported)); s.malformedReported = bad }
         }
@@ -159,6 +196,21 @@ public final class GatewayMetrics: Sendable {
         out.append("\", \"location\": \""); out.append(context.location.state.rawValue)
         out.append("\", \"gear\": \""); out.append(context.gear.state.rawValue)
         out.append("\"}, \"stale_paths\": "); out.appendDecimal(Int64(view.stalePathCount()))
+        out.append(", \"integrity\": [")
+        for (k, m) in gateway.state.integrity.snapshot().enumerated() {
+            if k > 0 { out.append(", ") }
+            out.append("{\"message\": "); out.appendJSONString(m.name)
+            out.append(", \"state\": \""); out.append(m.valid == nil ? "unseen" : m.valid! ? "valid" : "invalid"); out.append("\"")
+            if let r = m.invalidReason { out.append(", \"reason\": \""); out.append(r.description); out.append("\"") }
+            out.append(", \"frames_ok\": "); out.appendDecimal(m.passed)
+            out.append(", \"dropped\": {")
+            for (j, d) in m.dropped.enumerated() {
+                if j > 0 { out.append(", ") }
+                out.append("\""); out.append(d.reason.description); out.append("\": "); out.appendDecimal(d.frames)
+            }
+            out.append("}}")
+        }
+        out.append("]")
         out.append(", \"subscribers\": "); out.appendDecimal(Int64(gateway.state.feed.subscriberCount))
         out.append(", \"uptime_s\": "); out.appendJSONNumber((Double(now - gateway.state.startedWall) / 1e6).rounded() / 1e3)
         out.append(", \"status\": \""); out.append(anyUp ? "ok" : "degraded"); out.append("\"}\n")

@@ -20,7 +20,7 @@ public struct MCPVehicleServer: Sendable {
         self.metrics = metrics
     }
 
-    static let stateNote = "Every value carries its state: fresh (current), stale (its source has gone quiet; the last value is kept with its age_s in seconds) or unavailable (never received). Never present a stale value as current."
+    static let stateNote = "Every value carries its state: fresh (current), stale (its source has gone quiet; the last value is kept with its age_s in seconds), invalid (its frames failed an integrity check — checksum, counter, repeated — or the value was implausible; the reason says which) or unavailable (never received). Never present a stale or invalid value as current."
 
     public static let tools: [Tool] = [
         Tool(name: "get_driving_context",
@@ -44,7 +44,7 @@ public struct MCPVehicleServer: Sendable {
              annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
         Tool(name: "advise_traffic_light",
              title: "Green-light speed advice",
-             description: "Given a traffic light's stop line position and its signal schedule, uses the car's live speed and position to answer: the distance to the stop line (m) and whether it is ahead, the time to arrive at the current speed (s), whether that falls in a green window, and the speed range (km/h, between min_speed_kmh and speed_limit_kmh) that would arrive on green, or advice to stop. Give the schedule either as current_phase (+ next_phases) or as green_windows. Refuses, with the reason, when speed or position is stale or unavailable.",
+             description: "Given a traffic light's stop line position and its signal schedule, uses the car's live speed and position to answer: the distance to the stop line (m) and whether it is ahead, the time to arrive at the current speed (s), whether that falls in a green window, and the speed range (km/h, between min_speed_kmh and speed_limit_kmh) that would arrive on green, or advice to stop. Give the schedule either as current_phase (+ next_phases) or as green_windows. Refuses, with the reason, when speed or position is stale, invalid or unavailable.",
              inputSchema: .object([
                 "type": "object",
                 "properties": .object([

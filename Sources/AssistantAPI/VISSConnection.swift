@@ -254,6 +254,7 @@ actor VISSConnection {
             out.appendJSONString(ValueFormat.iso8601(nanoseconds: r.timestampNanoseconds ?? 0))
             out.append(", \"state\": \"")
             out.append(r.state.rawValue)
+            if let why = r.invalidReason { out.append("\", \"reason\": \""); out.append(why) }
             out.append("\"}}")
         }
         if !single { out.append("]") }

@@ -43,6 +43,8 @@ public final class VehicleView: Sendable {
         public var ageSeconds: Double?
         public var receivedNanoseconds: Int64?
         public var version: UInt64
+        /// Why the value is `invalid` (its message failed a check, or the value was implausible).
+        public var invalidReason: String? = nil
     }
 
     public func reading(_ path: Int) -> Reading {
@@ -51,7 +53,8 @@ public final class VehicleView: Sendable {
         }
         return Reading(value: precision.apply(path: path, DrivingContext.clean(r.entry.value)), state: r.state,
                        timestampNanoseconds: r.entry.timestampNanoseconds, ageSeconds: r.ageSeconds,
-                       receivedNanoseconds: r.entry.receivedNanoseconds, version: r.entry.version)
+                       receivedNanoseconds: r.entry.receivedNanoseconds, version: r.entry.version,
+                       invalidReason: r.entry.invalidReason?.description)
     }
 
     /// The driving context now, precision applied.
@@ -85,6 +88,7 @@ public final class VehicleView: Sendable {
         if let a = r.ageSeconds { out.appendJSONNumber((a * 1000).rounded() / 1000) } else { out.append("null") }
         out.append(", \"state\": \"")
         out.append(r.state.rawValue)
+        if let why = r.invalidReason { out.append("\", \"reason\": \""); out.append(why) }
         out.append("\"}")
     }
 

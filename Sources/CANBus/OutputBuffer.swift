@@ -61,6 +61,8 @@ public final class OutputBuffer: @unchecked Sendable {
     public func append(_ text: TextBuffer) { text.bytes.withUnsafeBytes { append($0) } }
 
     public func removeAll() { storage.pointee.count = 0 }
+    /// Takes back the last `n` bytes written (to extend a line just ended).
+    public func dropLast(_ n: Int) { storage.pointee.count = max(0, storage.pointee.count - n) }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.pointee.base, count: storage.pointee.count) }
     public var string: String { String(decoding: bytes, as: UTF8.self) }

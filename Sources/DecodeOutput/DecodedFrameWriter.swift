@@ -38,6 +38,26 @@ public struct DecodedFrameWriter {
 
     /// The same, for a frame read as plain values (`interface` is only written in text lines).
     @inline(__always)
+    /// As `append`, with the result of the frame's integrity check (`"e2e": "ok"` or the
+    /// reason in JSON; `e2e=...` at the end of a text line); nil adds nothing.
+    public func append(timestamp: CANTimestamp, interface: String, frame: CANFrame, e2e: StaticString?, to out: OutputBuffer) {
+        append(timestamp: timestamp, interface: interface, frame: frame, to: out)
+        guard let e2e else { return }
+        // Re-open the line just written: drop its "}\n" (JSON) or "\n" (text), add the field.
+        out.dropLast(format == .jsonl ? 2 : 1)
+        var p = out.reserve(32)
+        if format == .jsonl {
+            TextWriter.text(&p, ", \"e2e\": \"")
+            TextWriter.text(&p, e2e)
+            TextWriter.text(&p, "\"}\n")
+        } else {
+            TextWriter.text(&p, " e2e=")
+            TextWriter.text(&p, e2e)
+            TextWriter.byte(&p, 0x0A)
+        }
+        out.commit(upTo: p)
+    }
+
     public func append(timestamp: CANTimestamp, interface: String, frame: CANFrame, to out: OutputBuffer) {
         switch format {
         case .jsonl: appendJSON(timestamp, frame, to: out)

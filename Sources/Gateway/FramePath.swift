@@ -17,6 +17,7 @@ public struct FramePath: FrameSink {
     let store: VehicleStateStore
     let control: FramePathControl
     let speedPath: Int
+    let integrity: IntegrityStatusTable
 
     public init(state: GatewayState, control: FramePathControl = FramePathControl()) {
         self.state = state
@@ -28,6 +29,7 @@ public struct FramePath: FrameSink {
         store = state.store
         self.control = control
         speedPath = state.contextPaths.speed ?? -1
+        integrity = state.integrity
     }
 
     public mutating func begin(_ timeline: FrameTimeline) { clock.start(timeline) }
@@ -41,9 +43,22 @@ public struct FramePath: FrameSink {
         if case .error = f.frame { buses.add(bus, .errorFrames); return }
         let result = engine.ingest(bus: bus, timestamp: f.timestamp, arrival: f.arrival, f.frame)
         if result.isShort { buses.add(bus, .shortFrames) }
+        if result.hadImplausible {
+            for p in engine.implausible.indices where engine.implausible[p] > 0 { integrity.setImplausible(p, engine.implausible[p]) }
+        }
+        if result.check >= 0 {
+            let c = Int(result.check)
+            integrity.record(c, fault: result.fault, state: engine.checks[c].validity.state)
+        }
         switch result.outcome {
         case .unknownMessage: buses.add(bus, .unknownFrames)
         case .notMapped, .unchanged: break
+        case .rejected:
+            guard result.changedCount > 0 else { break }
+            for i in 0..<result.changedCount { feed.markChanged(Int(engine.changedPaths[i])) }
+            tracker.update(store: store, speedChanged: true, now: f.timestamp)
+            feed.markContextChanged()
+            feed.signal()
         case .changed:
             var contextInput = false, speedChanged = false
             for i in 0..<result.changedCount {

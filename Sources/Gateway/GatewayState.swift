@@ -13,6 +13,8 @@ public final class GatewayState: Sendable {
     public let clock: FrameClock
     public let buses: BusStatusTable
     public let feed: ChangeFeed
+    /// The protected messages' validity and dropped frames; implausible values per path.
+    public let integrity: IntegrityStatusTable
     /// When the gateway started (wall clock ns).
     public let startedWall: Int64
 
@@ -24,6 +26,7 @@ public final class GatewayState: Sendable {
         clock = FrameClock()
         buses = BusStatusTable(mapping: mapping.buses.map(\.name), interfaces: mapping.buses.map(\.interface))
         feed = ChangeFeed(store: store, clock: clock, tracked: tracked, contextPaths: contextPaths)
+        integrity = IntegrityStatusTable(mapping: mapping)
         startedWall = SystemClock.wallNanoseconds()
     }
 

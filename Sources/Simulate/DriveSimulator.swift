@@ -14,6 +14,12 @@ public struct DriveSimulator {
     var car: CarState
     var rng: SplitMix64
     let interface: String
+    /// Faults to inject (none for the bundled drives).
+    public var faults = FaultPlan()
+    /// Per message: the last frame sent before a `stuck` fault (what the ECU keeps repeating).
+    var lastBytes: [Int: [UInt8]] = [:]
+    /// Per message: the counter offset a `skip`/`repeat` fault has built up.
+    var counterShift: [Int: Int] = [:]
     /// The first frame's time (s since the epoch).
     public static let baseTime = 1_700_000_000.0
 
@@ -61,7 +67,22 @@ public struct DriveSimulator {
             let message = database.messages[m]
             let start = max(ready, busFree)
             busFree = start + (message.id.isExtended ? 296e-6 : 250e-6)
+            let active = faults.faults.filter { $0.message == message.name && $0.isActive(at: ready) }
+            if active.contains(where: { $0.kind == .stuck }), let frozen = lastBytes[m] {
+                let time = Self.baseTime + busFree
+                let seconds = Int64(time), micros = UInt32(((time - Double(seconds)) * 1e6).rounded(.down))
+                emit(CANLogRecord(timestamp: CANTimestamp(seconds: seconds, microseconds: micros), interface: interface,
+                                  frame: .data(CANDataFrame(id: message.id, bytes: frozen))))
+                continue
+            }
+            for f in active where f.kind == .skip { counterShift[m, default: 0] += 2 }
+            for f in active where f.kind == .repeat { counterShift[m, default: 0] -= 1 }
             var (values, labels) = signals(of: message.name, k)
+            if let shift = counterShift[m], let name = ["VehicleSpeed": "VehicleSpeedCounter", "Transmission": "TransCounter",
+                                                        "SteeringAngle": "SteeringAngleCounter"][message.name] {
+                values[name] = Double(((k + shift) % 16 + 16) % 16)
+            }
+            if active.contains(where: { $0.kind == .jump }), let v = values["VehicleSpeed"] { values["VehicleSpeed"] = min(650, v + 80) }
             var labelled: Set<String> = []
             for (name, label) in labels {
                 guard let s = message.signal(named: name), let l = s.valueLabels.first(where: { $0.label == label }) else {
@@ -77,7 +98,9 @@ public struct DriveSimulator {
             }
             if ["SteeringAngle", "VehicleSpeed", "Transmission"].contains(message.name), bytes.count == 8 {
                 bytes[7] = Self.crc8J1850(bytes[0..<7])
+                if active.contains(where: { $0.kind == .crc }) { bytes[7] = ~bytes[7] }
             }
+            if !faults.faults.isEmpty { lastBytes[m] = bytes }
             let time = Self.baseTime + busFree
             let seconds = Int64(time), micros = UInt32(((time - Double(seconds)) * 1e6).rounded(.down))
             emit(CANLogRecord(timestamp: CANTimestamp(seconds: seconds, microseconds: micros), interface: interface,

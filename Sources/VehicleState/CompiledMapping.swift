@@ -111,6 +111,8 @@ public struct CompiledMapping: Sendable {
     }
     public var hotSources: [HotSource] = []
     public var hotPaths: [HotPath] = []
+    /// End-to-end checks per message and plausibility limits per path.
+    public var integrity = CompiledIntegrity()
     var bindingStart: [[Int32]]
     var bindingCount: [[Int32]]
     var bindings: [Binding]
@@ -281,6 +283,7 @@ public struct CompiledMapping: Sendable {
             }
             paths.append(path)
         }
+        let integrity = compileIntegrity(file, buses: buses, busFiles: file.buses.map(\.dbcFiles), paths: paths, fail: fail)
         guard errors.isEmpty else { throw Diagnostics(errors) }
 
         // Flat bindings grouped by (bus, message), so a frame finds its work without hashing.
@@ -301,6 +304,7 @@ public struct CompiledMapping: Sendable {
         var compiled = CompiledMapping(buses: buses, paths: paths, sources: sources,
                                        bindingStart: bindingStart, bindingCount: bindingCount, bindings: bindings)
         compiled.minimumTimeoutNanoseconds = Int64(file.minimumTimeoutMilliseconds * 1_000_000)
+        compiled.integrity = integrity
         var tables = HotTables()
         compiled.hotSources = sources.map { s in
             let signals = buses[s.bus].codec.codecs[s.message].message.signals

@@ -13,6 +13,8 @@ public struct DrivingContext: Sendable, Equatable {
         public var ageSeconds: Double?
         /// Silence after which the value is stale (its source's timeout).
         public var timeoutSeconds: Double? = nil
+        /// Why it is `invalid`: checksum, counter, repeated or implausible.
+        public var invalidReason: String? = nil
 
         public init(value: Value?, state: ValueState, ageSeconds: Double?, timeoutSeconds: Double? = nil) {
             self.value = value
@@ -125,8 +127,10 @@ extension DrivingContext {
     static func readOnce(_ store: VehicleStateStore, _ tracked: TrackedContext, _ paths: ContextPaths, _ now: Int64) -> DrivingContext {
         func part<V>(_ path: Int?, _ make: (Double) -> V?) -> Part<V> {
             guard let path, let e = store.read(path), let v = make(e.value) else { return .unavailable }
-            return Part(value: v, state: e.state(now: now), ageSeconds: e.ageSeconds(now: now),
-                        timeoutSeconds: Double(e.timeoutNanoseconds) / 1e9)
+            var p = Part(value: v, state: e.state(now: now), ageSeconds: e.ageSeconds(now: now),
+                         timeoutSeconds: Double(e.timeoutNanoseconds) / 1e9)
+            p.invalidReason = e.invalidReason?.description
+            return p
         }
         func value(_ path: Int?) -> Double? { path.flatMap { store.read($0)?.value } }
         func state(_ path: Int?) -> ValueState? { path.flatMap { store.read($0)?.state(now: now) } }
@@ -137,7 +141,10 @@ extension DrivingContext {
             return Location(latitude: lat, longitude: lon, heading: value(paths.heading), altitude: value(paths.altitude),
                             horizontalAccuracy: value(paths.accuracy))
         }
-        if location.state == .fresh, let s = state(paths.longitude), s != .fresh { location.state = s }
+        if location.state == .fresh, let s = state(paths.longitude), s != .fresh {
+            location.state = s
+            location.invalidReason = paths.longitude.flatMap { store.read($0)?.invalidReason?.description }
+        }
         let current = value(paths.currentGear).map { Int($0) }
         let selected = value(paths.selectedGear).map { Int($0) }
         let parkLock = value(paths.parkLock).map { $0 != 0 }
@@ -145,7 +152,10 @@ extension DrivingContext {
             Gear(current: current, selected: selected, label: gearLabel(current: current, selected: selected, parkLock: parkLock),
                  parkLockEngaged: parkLock)
         }
-        if gear.state == .fresh, let s = state(paths.selectedGear), s != .fresh { gear.state = s }
+        if gear.state == .fresh, let s = state(paths.selectedGear), s != .fresh {
+            gear.state = s
+            gear.invalidReason = paths.selectedGear.flatMap { store.read($0)?.invalidReason?.description }
+        }
         var context = DrivingContext(time: CANTimestamp(totalNanoseconds: now, fractionDigits: 6), speed: speed, location: location,
                                      gear: gear, motion: tracked.motion, accelerationTrend: tracked.trend,
                                      acceleration: tracked.acceleration, distanceKm: tracked.distanceKm)

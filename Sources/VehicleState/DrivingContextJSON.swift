@@ -21,7 +21,7 @@ extension DrivingContext {
         out.appendTimestamp(t, minimumSecondsDigits: 1)
         out.append(", \"speed\": {")
         if let v = speed.value { out.append("\"speed_kmh\": "); out.appendJSONNumber(Self.clean(v)); out.append(", ") }
-        Self.appendState(speed.state, speed.ageSeconds, to: &out)
+        Self.appendState(speed.state, speed.ageSeconds, reason: speed.invalidReason, to: &out)
         out.append("}, \"location\": {")
         if let l = location.value {
             Self.field("latitude_deg", l.latitude, &out)
@@ -30,7 +30,7 @@ extension DrivingContext {
             Self.field("altitude_m", l.altitude, &out)
             Self.field("horizontal_accuracy_m", l.horizontalAccuracy, &out)
         }
-        Self.appendState(location.state, location.ageSeconds, to: &out)
+        Self.appendState(location.state, location.ageSeconds, reason: location.invalidReason, to: &out)
         out.append("}, \"gear\": {")
         if let g = gear.value {
             out.append("\"current\": "); Self.int(g.current, &out)
@@ -41,7 +41,7 @@ extension DrivingContext {
             out.append(g.parkLockEngaged.map { $0 ? "true" : "false" } ?? "null")
             out.append(", ")
         }
-        Self.appendState(gear.state, gear.ageSeconds, to: &out)
+        Self.appendState(gear.state, gear.ageSeconds, reason: gear.invalidReason, to: &out)
         out.append("}, \"motion\": \"")
         out.append(motion.rawValue)
         out.append("\", \"acceleration\": {\"trend\": \"")
@@ -71,10 +71,15 @@ extension DrivingContext {
         if let value { out.appendDecimal(Int64(value)) } else { out.append("null") }
     }
 
-    static func appendState(_ state: ValueState, _ age: Double?, to out: inout TextBuffer) {
+    static func appendState(_ state: ValueState, _ age: Double?, reason: String?, to out: inout TextBuffer) {
         out.append("\"state\": \"")
         out.append(state.rawValue)
         out.append("\"")
+        if state == .invalid, let reason {
+            out.append(", \"reason\": \"")
+            out.append(reason)
+            out.append("\"")
+        }
         if let age, state != .unavailable {
             out.append(", \"age_s\": ")
             out.appendJSONNumber((age * 1000).rounded() / 1000)

@@ -20,6 +20,18 @@ import Yams
 ///             offset: 0
 ///             min: 0                       # optional validity range (out of range = dropped)
 ///             max: 400
+///     integrity:                           # end-to-end checks per message (bus/message)
+///       powertrain/VehicleSpeed:
+///         crc: {algorithm: crc8_sae_j1850, signal: VehicleSpeedChecksum, bytes: [0, 6]}
+///         counter: {signal: VehicleSpeedCounter, max_delta: 1}
+///         # or  e2e: {profile: 1, data_id: 0x123, data_id_mode: both, crc_offset: 0, counter_offset: 8}
+///         # or  checksum: toyota           (an opendbc car family; CHECKSUM/COUNTER signals)
+///         invalid_after: 5                 # bad frames among the last `window` -> invalid
+///         window: 10
+///         valid_after: 5                   # consecutive good frames -> valid again
+///     plausibility:
+///       Vehicle.Speed: {max_rate: 100}     # largest change per second, in the path's unit
+///       Vehicle.Chassis.Axle.Row1.Wheel.Left.Speed: {frozen_s: 2, moving_above: 10}
 public struct MappingFile: Sendable {
     public struct Place: Sendable, Equatable, CustomStringConvertible {
         public var line: Int
@@ -68,8 +80,50 @@ public struct MappingFile: Sendable {
         public var place: Place
     }
 
+    /// A block of `key: number | string | [numbers]` settings, with each key's place.
+    public struct Settings: Sendable {
+        public var numbers: [String: Double] = [:]
+        public var strings: [String: String] = [:]
+        public var lists: [String: [Double]] = [:]
+        public var places: [String: Place] = [:]
+        public var place: Place
+    }
+
+    /// The checks of one message (`integrity:`): one protection, an optional counter, and the
+    /// validity hysteresis.
+    public struct MessageIntegrity: Sendable {
+        public enum Protection: Sendable {
+            case e2e(Settings)
+            case checksum(family: String, place: Place)
+            case crc(Settings)
+            /// `none`: no check, even where the DBC's family would give one.
+            case disabled
+        }
+        /// bus/message
+        public var message: String
+        public var protection: Protection?
+        public var counter: Settings?
+        public var invalidAfter: Int?
+        public var window: Int?
+        public var validAfter: Int?
+        public var place: Place
+    }
+
+    /// Plausibility of one path's values beyond min/max.
+    public struct Plausibility: Sendable {
+        public var path: String
+        /// The largest believable change per second (path unit / s).
+        public var maxRate: Double?
+        /// A value that must vary while the car moves: frozen for this long above `movingAbove` km/h is implausible.
+        public var frozenSeconds: Double?
+        public var movingAbove: Double = 5
+        public var place: Place
+    }
+
     public var fileName: String
     public var buses: [Bus] = []
+    public var integrity: [MessageIntegrity] = []
+    public var plausibility: [Plausibility] = []
     public var paths: [Path] = []
     /// Timeout = cycle time x this, for paths without `timeout_ms`.
     public var staleFactor: Double = 3
@@ -157,11 +211,89 @@ public struct MappingFile: Sendable {
                     if path.sources.isEmpty { fail(pathNode, "\(name): no sources") }
                     file.paths.append(path)
                 }
+            case "integrity":
+                guard let messages = value.mapping else { fail(value, "'integrity' must map bus/message to its checks"); continue }
+                for (name, spec) in messages {
+                    if let m = parseIntegrity(name, spec, fail: fail, place: place) { file.integrity.append(m) }
+                }
+            case "plausibility":
+                guard let paths = value.mapping else { fail(value, "'plausibility' must map VSS paths to {max_rate, frozen_s, moving_above}"); continue }
+                for (name, spec) in paths {
+                    var rule = Plausibility(path: name.string ?? "", place: place(name))
+                    guard let fields = spec.mapping else { fail(spec, "\(rule.path): expected {max_rate: N, frozen_s: N, moving_above: N}"); continue }
+                    for (k, v) in fields {
+                        guard let f = v.float, f > 0 else { fail(v, "\(rule.path): '\(k.string ?? "")' must be a number above 0"); continue }
+                        switch k.string {
+                        case "max_rate": rule.maxRate = f
+                        case "frozen_s": rule.frozenSeconds = f
+                        case "moving_above": rule.movingAbove = f
+                        default: fail(k, "\(rule.path): unknown plausibility key '\(k.string ?? "")' (expected max_rate, frozen_s, moving_above)")
+                        }
+                    }
+                    file.plausibility.append(rule)
+                }
             default:
-                fail(key, "unknown key '\(key.string ?? "")' (expected buses, signals, stale_factor, min_timeout_ms)")
+                fail(key, "unknown key '\(key.string ?? "")' (expected buses, signals, integrity, plausibility, stale_factor, min_timeout_ms)")
             }
         }
         return (file, errors)
+    }
+
+    static func parseIntegrity(_ name: Node, _ spec: Node, fail: (Node?, String) -> Void, place: (Node?) -> Place) -> MessageIntegrity? {
+        let message = name.string ?? ""
+        var m = MessageIntegrity(message: message, place: place(name))
+        if spec.string == "none" { m.protection = .disabled; return m }
+        guard let fields = spec.mapping else { fail(spec, "\(message): expected {e2e | checksum | crc, counter, invalid_after, window, valid_after} or 'none'"); return nil }
+        func settings(_ v: Node, _ what: String, allowed: Set<String>) -> Settings? {
+            guard let map = v.mapping else { fail(v, "\(message): '\(what)' must be a mapping of settings"); return nil }
+            var s = Settings(place: place(v))
+            for (k, x) in map {
+                let key = k.string ?? ""
+                guard allowed.contains(key) else {
+                    fail(k, "\(message): unknown \(what) key '\(key)' (expected \(allowed.sorted().joined(separator: ", ")))"); continue
+                }
+                s.places[key] = place(x)
+                if let list = x.sequence {
+                    let numbers = list.compactMap { $0.int.map(Double.init) ?? $0.float }
+                    if numbers.count != list.count { fail(x, "\(message): '\(key)' must be a list of numbers") }
+                    s.lists[key] = numbers
+                } else if let i = x.int { s.numbers[key] = Double(i) }
+                else if let f = x.float { s.numbers[key] = f }
+                else if let b = x.bool { s.numbers[key] = b ? 1 : 0 }
+                else if let str = x.string { s.strings[key] = str }
+            }
+            return s
+        }
+        for (k, v) in fields {
+            let key = k.string ?? ""
+            if ["e2e", "checksum", "crc"].contains(key), m.protection != nil {
+                fail(k, "\(message): one protection per message (e2e, checksum or crc)"); continue
+            }
+            switch key {
+            case "e2e":
+                if let s = settings(v, key, allowed: ["profile", "data_id", "data_id_mode", "data_id_list", "offset", "crc_offset", "counter_offset",
+                                                   "data_id_nibble_offset", "length", "min_length", "max_length", "max_delta_counter"]) {
+                    m.protection = .e2e(s)
+                }
+            case "checksum":
+                guard let family = v.string else { fail(v, "\(message): 'checksum' names an opendbc car family (e.g. toyota, honda, volkswagen_mqb)"); continue }
+                m.protection = .checksum(family: family, place: place(v))
+            case "crc":
+                if let s = settings(v, key, allowed: ["algorithm", "width", "poly", "init", "xor_out", "reflect", "reflect_in", "reflect_out",
+                                                   "bytes", "signal", "byte", "big_endian", "data_id", "data_id_bytes"]) {
+                    m.protection = .crc(s)
+                }
+            case "counter":
+                m.counter = settings(v, key, allowed: ["signal", "bit", "size", "little_endian", "step", "max_delta", "modulus"])
+            case "invalid_after", "window", "valid_after":
+                guard let n = v.int, n >= 1, n <= 64 else { fail(v, "\(message): '\(key)' must be a whole number of frames, 1 to 64"); continue }
+                if key == "invalid_after" { m.invalidAfter = n } else if key == "window" { m.window = n } else { m.validAfter = n }
+            default:
+                fail(k, "\(message): unknown integrity key '\(key)' (expected e2e, checksum, crc, counter, invalid_after, window, valid_after)")
+            }
+        }
+        if m.protection == nil && m.counter == nil { fail(name, "\(message): no check (give e2e, checksum, crc or counter, or 'none')"); return nil }
+        return m
     }
 
     static func parseSource(_ node: Node, path: String, fail: (Node?, String) -> Void, place: (Node?) -> Place) -> Source? {

@@ -87,10 +87,10 @@ public enum TrafficLightAdvisor {
     /// Advice from a context; refuses when speed or position is not fresh.
     public static func advise(_ request: Request, context: DrivingContext) -> Result<Answer, Refusal> {
         guard context.speed.state == .fresh, let speed = context.speed.value else {
-            return .failure(.unavailable("speed is \(describe(context.speed.state, context.speed.ageSeconds)): cannot advise without live speed"))
+            return .failure(.unavailable("speed is \(describe(context.speed.state, context.speed.ageSeconds, context.speed.invalidReason)): cannot advise without live speed"))
         }
         guard context.location.state == .fresh, let location = context.location.value else {
-            return .failure(.unavailable("position is \(describe(context.location.state, context.location.ageSeconds)): cannot advise without a live position (GNSS outage?)"))
+            return .failure(.unavailable("position is \(describe(context.location.state, context.location.ageSeconds, context.location.invalidReason)): cannot advise without a live position (GNSS outage?)"))
         }
         guard (-90...90).contains(request.stopLatitude), (-180...180).contains(request.stopLongitude) else {
             return .failure(.invalid("stop line position out of range: latitude must be within ±90, longitude within ±180"))
@@ -103,12 +103,12 @@ public enum TrafficLightAdvisor {
                                longitude: location.longitude, heading: location.heading))
     }
 
-    static func describe(_ state: ValueState, _ age: Double?) -> String {
+    static func describe(_ state: ValueState, _ age: Double?, _ reason: String? = nil) -> String {
         switch state {
         case .fresh: return "fresh"
         case .unavailable: return "unavailable"
         case .stale: return "stale (last update \(String(format: "%.1f", age ?? 0)) s ago)"
-        case .invalid: return "invalid (it failed its integrity or plausibility checks)"
+        case .invalid: return "invalid (\(reason.map { "its frames failed the \($0) check" } ?? "it failed its integrity or plausibility checks"); it cannot be trusted)"
         }
     }
 

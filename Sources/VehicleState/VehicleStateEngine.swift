@@ -1,5 +1,6 @@
 import CANBus
 import DBC
+import Integrity
 
 /// One path's latest value as the writer keeps it, and where it came from.
 public struct PathSample: Sendable, Equatable {
@@ -42,6 +43,17 @@ public struct VehicleStateEngine {
     let bindingStarts: [Int32], bindingCounts: [Int32]
     /// Per source: its place in its path's priority list (0 = preferred).
     let sourceRank: [Int32]
+    /// The protected messages' checks with their state, and per (bus, message) slot the index
+    /// of its check or -1.
+    public private(set) var checks: [MessageCheck]
+    let checkIndex: [Int32]
+    /// Per path: plausibility limits, values dropped as implausible, and since when (frame
+    /// time) the value has not changed (the frozen check).
+    let limits: [CompiledIntegrity.PathLimits]
+    public private(set) var implausible: [Int]
+    var unchangedSince: [Int64]
+    var lastRaw: [Double]
+    let speedPath: Int
 
     /// An engine writing into `store` (a new one if nil), which must have a slot per mapped path.
     public init(mapping: CompiledMapping, store: VehicleStateStore? = nil) {
@@ -55,7 +67,7 @@ public struct VehicleStateEngine {
         sourceInterval = Array(repeating: 0, count: mapping.sources.count)
         sourceLastFrame = Array(repeating: Int64.min, count: mapping.sources.count)
         values = Array(repeating: DecodedValue(), count: max(1, mapping.buses.map(\.codec.maxSignalCount).max() ?? 1))
-        changedPaths = Array(repeating: 0, count: max(1, mapping.maximumBindingsPerMessage))
+        changedPaths = Array(repeating: 0, count: max(1, 2 * mapping.maximumBindingsPerMessage))
         codecs = mapping.buses.map(\.codec)
         var base: [Int] = [], starts: [Int32] = [], counts: [Int32] = []
         for b in mapping.buses.indices {
@@ -69,6 +81,14 @@ public struct VehicleStateEngine {
         var rank = [Int32](repeating: 0, count: mapping.sources.count)
         for p in mapping.paths { for (r, si) in p.sources.enumerated() { rank[si] = Int32(r) } }
         sourceRank = rank
+        checks = mapping.integrity.checks
+        checkIndex = mapping.integrity.index.flatMap { $0 }
+        limits = mapping.integrity.pathLimits.count == mapping.paths.count ? mapping.integrity.pathLimits
+            : Array(repeating: .none, count: mapping.paths.count)
+        implausible = Array(repeating: 0, count: mapping.paths.count)
+        unchangedSince = Array(repeating: 0, count: mapping.paths.count)
+        lastRaw = Array(repeating: .nan, count: mapping.paths.count)
+        speedPath = mapping.pathIndex("Vehicle.Speed") ?? -1
     }
 
     /// What became of one frame.
@@ -81,6 +101,9 @@ public struct VehicleStateEngine {
         case unchanged
         /// Decoded; `changedCount` paths changed (listed in `changedPaths`).
         case changed
+        /// Failed its integrity check, or its message is invalid: nothing of it was stored.
+        /// `changedCount` paths changed state (went invalid or valid again).
+        case rejected
     }
 
     /// What became of a frame: whether it was shorter than its message (the signals that did
@@ -89,10 +112,18 @@ public struct VehicleStateEngine {
         public var outcome: IngestOutcome
         public var isShort: Bool
         public var changedCount: Int
-        init(_ outcome: IngestOutcome, isShort: Bool = false, changedCount: Int = 0) {
+        /// Why the frame was rejected (`.rejected`), if its own check failed.
+        public var fault: MessageValidity.Reason?
+        /// The integrity check the frame went through (index into `checks`), or -1.
+        public var check: Int32 = -1
+        /// Some value of the frame was dropped as implausible (`implausible` counts them per path).
+        public var hadImplausible = false
+        init(_ outcome: IngestOutcome, isShort: Bool = false, changedCount: Int = 0, fault: MessageValidity.Reason? = nil, check: Int = -1) {
             self.outcome = outcome
             self.isShort = isShort
             self.changedCount = changedCount
+            self.fault = fault
+            self.check = Int32(check)
         }
     }
 
@@ -107,11 +138,25 @@ public struct VehicleStateEngine {
         let start = Int(bindingStarts[slot]), count = Int(bindingCounts[slot])
         guard count > 0 else { return IngestResult(.notMapped, isShort: isShort) }
         switch frame { case .data, .fd: break; default: return IngestResult(.notMapped, isShort: isShort) }
+        var changed = 0
+        let ci = Int(checkIndex[slot])
+        if ci >= 0 {
+            let wasValid = checks[ci].isValid
+            let fault = frame.withPayload { checks[ci].check($0) }
+            let isValid = checks[ci].isValid
+            if wasValid != isValid { changed = markPaths(start, count, invalid: checks[ci].invalidReason) }
+            if fault != nil || !isValid {
+                // The message is there but cannot be trusted: its sources count as heard, so a
+                // fallback does not quietly replace them; readers are told `invalid` instead.
+                for k in start..<start + count { sourceLastSeen[Int(mapping.bindings[k].source)] = timestamp }
+                return IngestResult(.rejected, isShort: isShort, changedCount: changed, fault: fault, check: ci)
+            }
+        }
         values.withUnsafeMutableBufferPointer { out in
             frame.withPayload { codec.decode(messageAt: message, $0, into: out) }
         }
         let now = timestamp
-        var changed = 0
+        var hadImplausible = false
         for k in start..<start + count {
             let b = mapping.bindings[k]
             let si = Int(b.source), pi = Int(b.path)
@@ -122,6 +167,16 @@ public struct VehicleStateEngine {
             let path = mapping.hotPaths[pi]
             if path.isInteger { value = value.rounded() }
             if path.isBoolean { value = value != 0 ? 1 : 0 }
+            if limits[pi].isChecked, !isPlausible(value, path: pi, source: si, now: now) {
+                implausible[pi] += 1
+                hadImplausible = true
+                if store.read(pi).map({ $0.invalidReason == nil }) ?? false {
+                    store.setInvalid(pi, .implausible)
+                    changedPaths[changed] = Int32(pi)
+                    changed += 1
+                }
+                continue
+            }
             sourceLastSeen[si] = now
             // Priority: a source replaces the current one if it ranks at least as high, or if
             // the current source has fallen silent for longer than its timeout.
@@ -146,7 +201,42 @@ public struct VehicleStateEngine {
             changedPaths[changed] = Int32(pi)
             changed += 1
         }
-        return IngestResult(changed > 0 ? .changed : .unchanged, isShort: isShort, changedCount: changed)
+        var result = IngestResult(changed > 0 ? .changed : .unchanged, isShort: isShort, changedCount: changed, check: ci)
+        result.hadImplausible = hadImplausible
+        return result
+    }
+
+    /// Marks the paths a message feeds (its bindings `start..<start+count`) invalid, or valid
+    /// again, where their current value came from that message. Returns how many it listed in
+    /// `changedPaths`.
+    mutating func markPaths(_ start: Int, _ count: Int, invalid reason: MessageValidity.Reason?) -> Int {
+        var n = 0
+        for k in start..<start + count {
+            let b = mapping.bindings[k]
+            let pi = Int(b.path)
+            guard let current = samples[pi], current.source == Int(b.source) else { continue }
+            store.setInvalid(pi, reason)
+            changedPaths[n] = Int32(pi)
+            n += 1
+        }
+        return n
+    }
+
+    /// The plausibility rules beyond min/max: no faster change than `max_rate` since the last
+    /// believed value of the same source, and no value frozen while the car moves.
+    @inline(__always)
+    mutating func isPlausible(_ value: Double, path pi: Int, source si: Int, now: Int64) -> Bool {
+        let l = limits[pi]
+        if l.maxRatePerNanosecond.isFinite, let current = samples[pi], current.source == si {
+            let dt = Double(max(now - current.timestampNanoseconds, 1))
+            if abs(value - current.value) > l.maxRatePerNanosecond * dt + 1e-9 { return false }
+        }
+        if l.frozenNanoseconds > 0 {
+            if value != lastRaw[pi] || lastRaw[pi].isNaN { lastRaw[pi] = value; unchangedSince[pi] = now }
+            let moving = speedPath >= 0 ? (samples[speedPath]?.value ?? 0) > l.movingAboveKmh : false
+            if moving, now - unchangedSince[pi] > l.frozenNanoseconds { return false }
+        }
+        return true
     }
 
     /// A logged record, received now (tests and tools).

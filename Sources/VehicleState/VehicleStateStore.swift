@@ -1,5 +1,6 @@
 import Atomics
 import CANBus
+import Integrity
 
 /// The latest value of every VSS path, written by one writer (the frame path) and read by any
 /// number of readers that never wait for it: each path is a seqlock of atomic words, so a read
@@ -11,8 +12,9 @@ import CANBus
 /// paths changed.
 public final class VehicleStateStore: @unchecked Sendable {
     /// Per path: sequence (odd while writing), value bits, frame time (ns), source, change
-    /// version, received time (ns), timeout (ns) of the source that supplied it.
-    static let wordsPerSlot = 7
+    /// version, received time (ns), timeout (ns) of the source that supplied it, and why its
+    /// message is invalid (0: it is not; else the `MessageValidity.Reason` raw value + 1).
+    static let wordsPerSlot = 8
     let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     public let pathCount: Int
     let globalVersion = ManagedAtomic<UInt64>(0)
@@ -43,10 +45,23 @@ public final class VehicleStateStore: @unchecked Sendable {
         word(path, 3).store(UInt64(source) &+ 1, ordering: .relaxed)  // 0 = never written
         word(path, 5).store(UInt64(bitPattern: receivedNanoseconds), ordering: .relaxed)
         word(path, 6).store(UInt64(bitPattern: timeoutNanoseconds), ordering: .relaxed)
+        word(path, 7).store(0, ordering: .relaxed)
         if notify {
             let version = globalVersion.wrappingIncrementThenLoad(ordering: .relaxed)
             word(path, 4).store(version, ordering: .relaxed)
         }
+        seq.store(s &+ 2, ordering: .releasing)
+    }
+
+    /// Writer only. Marks `path`'s value invalid (its message failed its integrity checks) or
+    /// valid again (`reason` nil), keeping the value and its time; readers see it as a change.
+    public func setInvalid(_ path: Int, _ reason: MessageValidity.Reason?) {
+        let seq = word(path, 0)
+        let s = seq.load(ordering: .relaxed)
+        seq.store(s &+ 1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
+        word(path, 7).store(reason.map { UInt64($0.rawValue) + 1 } ?? 0, ordering: .relaxed)
+        word(path, 4).store(globalVersion.wrappingIncrementThenLoad(ordering: .relaxed), ordering: .relaxed)
         seq.store(s &+ 2, ordering: .releasing)
     }
 
@@ -59,10 +74,14 @@ public final class VehicleStateStore: @unchecked Sendable {
         public var receivedNanoseconds: Int64 = 0
         /// Silence after which it is stale (its source's timeout, learned or configured).
         public var timeoutNanoseconds: Int64 = .max
+        /// Why the message it comes from failed its integrity or plausibility checks, if it did.
+        public var invalidReason: MessageValidity.Reason? = nil
 
-        /// Fresh or stale as of `now` (frame time, ns): readers need nothing but the entry.
+        /// Fresh, stale or invalid as of `now` (frame time, ns): readers need nothing but the entry.
         @inline(__always)
-        public func state(now: Int64) -> ValueState { ValueState.of(ageNanoseconds: now - timestampNanoseconds, timeoutNanoseconds: timeoutNanoseconds) }
+        public func state(now: Int64) -> ValueState {
+            invalidReason != nil ? .invalid : ValueState.of(ageNanoseconds: now - timestampNanoseconds, timeoutNanoseconds: timeoutNanoseconds)
+        }
 
         /// Seconds since the value's frame, as of `now` (frame time, ns).
         @inline(__always)
@@ -82,12 +101,14 @@ public final class VehicleStateStore: @unchecked Sendable {
             let version = word(path, 4).load(ordering: .relaxed)
             let received = word(path, 5).load(ordering: .relaxed)
             let timeout = word(path, 6).load(ordering: .relaxed)
+            let invalid = word(path, 7).load(ordering: .relaxed)
             atomicMemoryFence(ordering: .acquiring)
             if seq.load(ordering: .relaxed) == before {
                 guard source != 0 else { return nil }
                 return Entry(value: Double(bitPattern: value), timestampNanoseconds: Int64(bitPattern: time),
                              source: Int(source - 1), version: version, receivedNanoseconds: Int64(bitPattern: received),
-                             timeoutNanoseconds: Int64(bitPattern: timeout))
+                             timeoutNanoseconds: Int64(bitPattern: timeout),
+                             invalidReason: invalid == 0 ? nil : MessageValidity.Reason(rawValue: UInt8(truncatingIfNeeded: invalid - 1)))
             }
         }
     }

@@ -3,6 +3,7 @@ import CANBus
 import CANLog
 import DBC
 import DecodeOutput
+import VehicleState
 
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,14 +27,33 @@ struct DecodeCommand: ParsableCommand {
     @Flag(name: .long, help: "Stop at the first malformed line instead of reporting it and going on.")
     var strict = false
 
+    @Flag(name: [.long, .customLong("e2e")], help: ArgumentHelp(
+        "Check each frame of a protected message (CRC, counter) and add \"e2e\": \"ok\" or the reason (checksum, counter, repeated).",
+        discussion: "The checks come from --mapping's integrity: section, else from the DBC file names as opendbc reads them (toyota_*, honda_*, vw_* ... with CHECKSUM/COUNTER signals)."))
+    var check = false
+
+    @Option(name: .long, help: "With --check: a mapping file whose integrity: section declares the checks.")
+    var mapping: String?
+
     func validate() throws {
         if dbc.isEmpty { throw ValidationError("give at least one --dbc FILE") }
+        if mapping != nil, !check { throw ValidationError("--mapping is for --check") }
     }
 
     func run() throws {
         let databases = try dbc.map(loadDatabase)
         let codec = DatabaseCodec(databases)
         let writer = DecodedFrameWriter(codec: codec, format: format)
+        var checker: FrameChecker?
+        if check {
+            do {
+                checker = try mapping.map { FrameChecker(mapping: try CompiledMapping.load(path: $0)) } ?? FrameChecker.forDBCFiles(dbc)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(65)
+            }
+            if checker?.checkedMessages == 0 { printError("vehicle-gateway: --check: no message has a check (declare them in a mapping's integrity: section)") }
+        }
         let out = OutputSink()
         var reader: CandumpReader
         do {
@@ -46,7 +66,12 @@ struct DecodeCommand: ParsableCommand {
         do {
             let text = format == .text
             while let f = try reader.nextFrame() {
-                writer.append(timestamp: f.timestamp, interface: text ? reader.interfaceName(f.interface) : "", frame: f.frame, to: out.buffer)
+                if checker != nil {
+                    writer.append(timestamp: f.timestamp, interface: text ? reader.interfaceName(f.interface) : "", frame: f.frame,
+                                  e2e: checker!.verdict(f.frame), to: out.buffer)
+                } else {
+                    writer.append(timestamp: f.timestamp, interface: text ? reader.interfaceName(f.interface) : "", frame: f.frame, to: out.buffer)
+                }
                 out.flushIfNeeded()
             }
         } catch {

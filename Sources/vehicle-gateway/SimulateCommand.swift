@@ -26,9 +26,13 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "The demo car's DBC.") var dbc: String?
     @Option(name: .shortAndLong, help: "Write the log here (default: standard output).") var output: String?
     @Option(name: .long, help: "The interface name in the log.") var interface: String = "vcan0"
+    @Option(name: .long, help: ArgumentHelp("Inject faults: KIND:MESSAGE@START+DURATION[,...], KIND one of crc, skip, repeat, stuck, jump; e.g. stuck:VehicleSpeed@30+4.",
+                                            discussion: "crc: wrong CRCs; skip: the counter jumps; repeat: the counter repeats; stuck: the ECU repeats its last frame; jump: VehicleSpeed reads 80 km/h too high with a valid CRC (a plausibility fault). Seconds from the start of the drive."))
+    var faults: String?
 
     func validate() throws {
         if !(1...120).contains(minutes) { throw ValidationError("--minutes must be 1 to 120") }
+        if let faults { do { _ = try FaultPlan(parsing: faults) } catch { throw ValidationError(error.description) } }
     }
 
     func run() throws {
@@ -39,6 +43,12 @@ struct SimulateCommand: ParsableCommand {
         var simulator: DriveSimulator
         do { simulator = try DriveSimulator(database: database, scenario: plan, seed: seed, interface: interface) } catch {
             throw CLIFailure.exit("\(error)", code: 65)
+        }
+        if let faults {
+            simulator.faults = try FaultPlan(parsing: faults)
+            for f in simulator.faults.faults where database.message(named: f.message) == nil {
+                throw CLIFailure.exit("--faults: the DBC has no message \(f.message)", code: 65)
+            }
         }
         let out = OutputSink(fd: try output.map(OutputSink.create) ?? 1)
         var frames = 0

@@ -1,3 +1,4 @@
+import Synchronization
 import CANBus
 import Foundation
 @testable import Gateway
@@ -38,10 +39,25 @@ enum Fixtures {
         return path
     }
 
-    /// A VehicleSpeed frame line (km/h, little-endian 0.01 km/h) at `t` seconds on `iface`.
+    /// A VehicleSpeed frame line (km/h, little-endian 0.01 km/h) at `t` seconds on `iface`, with
+    /// the demo ECU's protection: a rolling counter (one per call) and a CRC-8 J1850 of bytes 0-6.
     static func speedLine(_ kmh: Double, at t: Double, on iface: String = "vcan0") -> String {
         let raw = Int((kmh * 100).rounded())
-        return String(format: "(%.6f) %@ 0D0#%02X%02X0100000000F0", t, iface, raw & 0xFF, raw >> 8)
+        var bytes: [UInt8] = [UInt8(raw & 0xFF), UInt8(raw >> 8), 0x01, 0, 0, 0, speedCounter.wrappingAdd(1, ordering: .relaxed).newValue & 0x0F, 0]
+        bytes[7] = crc8J1850(bytes[0..<7])
+        return String(format: "(%.6f) %@ 0D0#", t, iface) + bytes.map { String(format: "%02X", $0) }.joined()
+    }
+
+    static let speedCounter = Atomic<UInt8>(0)
+
+    /// SAE J1850 CRC-8 (poly 0x1D, init and final XOR 0xFF), as the demo car's ECUs send it.
+    static func crc8J1850(_ data: ArraySlice<UInt8>) -> UInt8 {
+        var crc: UInt8 = 0xFF
+        for b in data {
+            crc ^= b
+            for _ in 0..<8 { crc = crc & 0x80 != 0 ? (crc << 1) ^ 0x1D : crc << 1 }
+        }
+        return crc ^ 0xFF
     }
 }
 

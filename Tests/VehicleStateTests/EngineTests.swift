@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import VehicleState
+import Integrity
 import CANBus
 import DBC
 
@@ -96,13 +97,23 @@ extension EngineTests {
                 tracker.update(store: engine.store, speedChanged: changed.contains(tracker.paths.speed!), now: r.timestamp.totalNanoseconds)
             }
         }
+        // The demo mapping checks VehicleSpeed and Transmission: each frame carries a rolling
+        // counter (low nibble of byte 6) and a CRC-8 J1850 of bytes 0-6 (byte 7).
+        var counters: [String: UInt8] = [:]
+        func sealed(_ id: String, _ bytes: [UInt8]) -> String {
+            var b = bytes
+            b[6] = counters[id, default: 0] & 0x0F
+            counters[id, default: 0] &+= 1
+            b[7] = UInt8(CRC.crc8SAEJ1850.compute(Array(b[0..<7])))
+            return id + "#" + b.map { String(format: "%02X", $0) }.joined()
+        }
         func speed(_ kmh: Double) {
             let raw = UInt16(kmh * 100)
-            ingest(String(format: "0D0#%02X%02X0100000000F0", raw & 0xFF, raw >> 8))
-            t += 0.02
+            ingest(sealed("0D0", [UInt8(raw & 0xFF), UInt8(raw >> 8), 0x01, 0, 0, 0, 0, 0]))
+            t += 0.1  // within the mapping's plausible rate (50 km/h per second)
         }
         func gear(_ lever: UInt8) {  // GearLever is Motorola bits 7..4 of byte 0; CurrentGear byte 1 = 1
-            ingest(String(format: "1A0#%02X01000000000000", lever << 4))
+            ingest(sealed("1A0", [lever << 4, 0x01, 0, 0, 0, 0, 0, 0]))
         }
         gear(3)  // D
         var states: [DrivingContext.Motion] = []

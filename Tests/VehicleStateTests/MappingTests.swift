@@ -99,7 +99,7 @@ final class MappingTests: XCTestCase {
         XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:"), errors[0].description)
         let (_, shape) = MappingFile.parse("signalz: {}\nsignals:\n  Vehicle.Speed:\n    datatype: float\n", fileName: "s.yaml")
         XCTAssertEqual(shape.map(\.description), [
-            "s.yaml:1:1: error: unknown key 'signalz' (expected buses, signals, stale_factor, min_timeout_ms)",
+            "s.yaml:1:1: error: unknown key 'signalz' (expected buses, signals, integrity, plausibility, stale_factor, min_timeout_ms)",
             "s.yaml:3:3: error: Vehicle.Speed: no sources",
         ])
     }

@@ -1,5 +1,6 @@
 import AssistantAPI
 import Foundation
+import Gateway
 import ServiceLifecycle
 import VehicleState
 #if canImport(Glibc)
@@ -19,19 +20,21 @@ struct StatusService: Service {
             while !Task.isCancelled {
                 try? await Task.sleep(for: period)
                 if Task.isCancelled { break }
-                let line = Self.line(view.context(), rate: metrics.frameRates().reduce(0, +), stale: view.stalePathCount())
+                let invalid = view.state.integrity.snapshot().filter { $0.valid == false }
+                    .map { "\($0.name.split(separator: "/").last ?? "") \($0.invalidReason?.description ?? "")" }
+                let line = Self.line(view.context(), rate: metrics.frameRates().reduce(0, +), stale: view.stalePathCount(), invalid: invalid)
                 FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }
         }
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
-    static func line(_ c: DrivingContext, rate: Double, stale: Int) -> String {
+    static func line(_ c: DrivingContext, rate: Double, stale: Int, invalid: [String] = []) -> String {
         func mark(_ s: ValueState) -> String { s == .fresh ? "" : " (\(s.rawValue))" }
         let speed = c.speed.value.map { String(format: "%5.1f km/h", $0) } ?? "   -- km/h"
         let gear = c.gear.value?.label ?? "-"
         let location = c.location.value.map { String(format: "%.5f, %.5f", $0.latitude, $0.longitude) } ?? "no position"
         return "\(speed)\(mark(c.speed.state)) | gear \(gear)\(mark(c.gear.state)) | \(location)\(mark(c.location.state)) | \(c.motion.rawValue)"
-            + " | \(Int(rate.rounded())) frames/s | \(stale) stale"
+            + " | \(Int(rate.rounded())) frames/s | \(stale) stale" + (invalid.isEmpty ? "" : " | INVALID: " + invalid.joined(separator: ", "))
     }
 }

@@ -1,0 +1,170 @@
+import XCTest
+import Foundation
+@testable import VehicleState
+import CANBus
+import CANLog
+import DBC
+import Integrity
+
+/// The engine with the mapping's `integrity:` and `plausibility:` sections: what fails is never
+/// stored, the message goes invalid after N bad frames and valid again after M good ones.
+final class IntegrityEngineTests: XCTestCase {
+    static let speedMapping = """
+      Vehicle.Speed:
+        datatype: float
+        unit: km/h
+        sources:
+          - signal: pt/VehicleSpeed/VehicleSpeed
+    integrity:
+      pt/VehicleSpeed:
+        crc: {algorithm: crc8_sae_j1850, signal: VehicleSpeedChecksum, bytes: [0, 6]}
+        counter: {signal: VehicleSpeedCounter, max_delta: 1}
+        invalid_after: 3
+        window: 6
+        valid_after: 4
+    plausibility:
+      Vehicle.Speed: {max_rate: 50}
+
+    """
+
+    func engine(_ signals: String) throws -> VehicleStateEngine {
+        let yaml = "buses:\n  pt:\n    dbc: [\(MappingTests.root)/DBC/demo_vehicle.dbc]\nsignals:\n" + signals
+        let (file, errors) = MappingFile.parse(yaml, fileName: "t.yaml")
+        XCTAssertEqual(errors, [])
+        return VehicleStateEngine(mapping: try CompiledMapping.compile(file))
+    }
+
+    /// A VehicleSpeed frame as the demo ECU sends it: speed, counter, CRC-8 J1850 of bytes 0-6 in byte 7.
+    func speedFrame(kmh: Double, counter: Int, at t: Double, corruptCRC: Bool = false) -> CANLogRecord {
+        var bytes = [UInt8](repeating: 0, count: 8)
+        let raw = UInt16((kmh / 0.01).rounded())
+        bytes[0] = UInt8(raw & 0xFF)
+        bytes[1] = UInt8(raw >> 8)
+        bytes[6] = UInt8(counter & 0x0F)
+        bytes[7] = UInt8(CRC.crc8SAEJ1850.compute(bytes[0..<7].map { $0 }))
+        if corruptCRC { bytes[7] ^= 0x5A }
+        return CANLogRecord(timestamp: CANTimestamp(totalNanoseconds: Int64(t * 1e9)), interface: "vcan0",
+                            frame: .data(CANDataFrame(id: CANID.standard(0x0D0)!, bytes: bytes)))
+    }
+
+    func testCorruptedFramesAreDroppedAndTheMessageGoesInvalidThenRecovers() throws {
+        var e = try engine(Self.speedMapping)
+        let speed = e.mapping.pathIndex("Vehicle.Speed")!
+        var t = 1.0, k = 0
+        func send(_ kmh: Double, corrupt: Bool = false, counter: Int? = nil) -> VehicleStateEngine.IngestResult {
+            defer { t += 0.02; k += 1 }
+            return e.ingest(bus: 0, speedFrame(kmh: kmh, counter: counter ?? k, at: t, corruptCRC: corrupt))
+        }
+        for _ in 0..<5 { XCTAssertEqual(send(50).outcome, .changed) }
+        XCTAssertEqual(e.store.read(speed)?.state(now: Int64(t * 1e9)), .fresh)
+
+        // One bad CRC: dropped (its value never stored), the message still valid.
+        let bad = send(99, corrupt: true)
+        XCTAssertEqual(bad.outcome, .rejected)
+        XCTAssertEqual(bad.fault, .checksum)
+        XCTAssertEqual(e.sample(speed)?.value, 50)
+        XCTAssertNil(e.store.read(speed)?.invalidReason)
+
+        // Two more within the window of 6: invalid, with the reason, the last good value kept.
+        _ = send(99, corrupt: true)
+        let third = send(99, corrupt: true)
+        XCTAssertEqual(third.outcome, .rejected)
+        XCTAssertEqual(third.changedCount, 1, "the path's state changed to invalid")
+        XCTAssertEqual(e.store.read(speed)?.invalidReason, .checksum)
+        XCTAssertEqual(e.store.read(speed)?.state(now: Int64(t * 1e9)), .invalid)
+        XCTAssertEqual(e.store.read(speed)?.value, 50)
+
+        // The first good frame's counter jumped over the three dropped ones: a counter fault
+        // (max_delta 1). Good frames while invalid are still withheld until valid_after (4) in a row.
+        XCTAssertEqual(send(51).fault, .counter)
+        for _ in 0..<3 { XCTAssertEqual(send(51).outcome, .rejected) }
+        XCTAssertEqual(e.store.read(speed)?.invalidReason, .checksum)
+        XCTAssertEqual(send(51).outcome, .changed)
+        XCTAssertNil(e.store.read(speed)?.invalidReason)
+        XCTAssertEqual(e.store.read(speed)?.state(now: Int64(t * 1e9)), .fresh)
+        XCTAssertEqual(e.sample(speed)?.value, 51)
+        let check = e.checks[0]
+        XCTAssertEqual(check.dropped.checksum, 3)
+        XCTAssertEqual(check.dropped.counter, 1)
+    }
+
+    func testAStuckECURepeatingOneFrameIsRepeatedThenInvalid() throws {
+        var e = try engine(Self.speedMapping)
+        let speed = e.mapping.pathIndex("Vehicle.Speed")!
+        for k in 0..<4 { e.ingest(bus: 0, speedFrame(kmh: 30, counter: k, at: 1 + Double(k) * 0.02)) }
+        let stuck = speedFrame(kmh: 30, counter: 3, at: 2)
+        var results: [VehicleStateEngine.IngestResult] = []
+        for k in 0..<3 {
+            var r = stuck
+            r.timestamp = CANTimestamp(totalNanoseconds: Int64((2 + Double(k) * 0.02) * 1e9))
+            results.append(e.ingest(bus: 0, r))
+        }
+        XCTAssertEqual(results.map(\.fault), [.repeated, .repeated, .repeated])
+        XCTAssertEqual(e.store.read(speed)?.invalidReason, .repeated)
+    }
+
+    func testAnImplausibleJumpIsDroppedAndMarked() throws {
+        var e = try engine(Self.speedMapping)
+        let speed = e.mapping.pathIndex("Vehicle.Speed")!
+        e.ingest(bus: 0, speedFrame(kmh: 40, counter: 0, at: 1.00))
+        e.ingest(bus: 0, speedFrame(kmh: 40.5, counter: 1, at: 1.02))
+        // +80 km/h in 20 ms, with a valid CRC and counter: only plausibility sees it.
+        let jump = e.ingest(bus: 0, speedFrame(kmh: 120.5, counter: 2, at: 1.04))
+        XCTAssertTrue(jump.hadImplausible)
+        XCTAssertEqual(e.implausible[speed], 1)
+        XCTAssertEqual(e.sample(speed)?.value, 40.5)
+        XCTAssertEqual(e.store.read(speed)?.invalidReason, .implausible)
+        // The next believable value clears it.
+        e.ingest(bus: 0, speedFrame(kmh: 40.8, counter: 3, at: 1.06))
+        XCTAssertNil(e.store.read(speed)?.invalidReason)
+        XCTAssertEqual(e.sample(speed)!.value, 40.8, accuracy: 1e-9)
+    }
+
+    func testTheBundledDriveIsCleanUnderTheDemoMapping() throws {
+        let mapping = try CompiledMapping.load(path: MappingTests.root + "/DBC/demo_mapping.yaml")
+        XCTAssertEqual(mapping.integrity.names, ["powertrain/VehicleSpeed", "powertrain/Transmission"])
+        var e = VehicleStateEngine(mapping: mapping)
+        var reader = try CandumpReader(path: MappingTests.root + "/DBC/demo_drive.log", mode: .strict)
+        var rejected = 0, frames = 0
+        while let f = try reader.nextFrame() {
+            frames += 1
+            if e.ingest(bus: 0, timestamp: f.timestamp.totalNanoseconds, arrival: 0, f.frame).outcome == .rejected { rejected += 1 }
+        }
+        XCTAssertGreaterThan(frames, 10_000)
+        XCTAssertEqual(rejected, 0)
+        XCTAssertEqual(e.implausible.reduce(0, +), 0)
+        XCTAssertGreaterThan(e.checks[0].passed, 1000)
+    }
+
+    func testIntegrityMistakesSayWhere() {
+        let yaml = """
+        buses:
+          pt:
+            dbc: [\(MappingTests.root)/DBC/demo_vehicle.dbc]
+        signals:
+          Vehicle.Speed:
+            datatype: float
+            unit: km/h
+            sources: [{signal: pt/VehicleSpeed/VehicleSpeed}]
+        integrity:
+          pt/VehicleSpeed:
+            crc: {algorithm: crc9000, signal: VehicleSpeedChecksum}
+          pt/NoSuchMessage:
+            counter: {signal: X}
+          pt/Transmission:
+            e2e: {profile: 3}
+            window: 200
+        plausibility:
+          Vehicle.Nope: {max_rate: 1}
+        """
+        let (file, parseErrors) = MappingFile.parse(yaml, fileName: "m.yaml")
+        XCTAssertEqual(parseErrors.map(\.description), ["m.yaml:16:13: error: pt/Transmission: 'window' must be a whole number of frames, 1 to 64"])
+        XCTAssertThrowsError(try CompiledMapping.compile(file)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("m.yaml:11:10: error: integrity: pt/VehicleSpeed: unknown CRC algorithm 'crc9000'"), text)
+            XCTAssertTrue(text.contains("m.yaml:12:3: error: integrity: bus pt has no message 'NoSuchMessage'"), text)
+            XCTAssertTrue(text.contains("m.yaml:15:10: error: integrity: pt/Transmission: e2e needs profile: 1, 2, 4 or 5"), text)
+            XCTAssertTrue(text.contains("m.yaml:18:3: error: plausibility: Vehicle.Nope is not a mapped path"), text)
+        }
+    }
+}
