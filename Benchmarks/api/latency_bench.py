@@ -31,10 +31,26 @@ DB = cantools.database.load_file(str(ROOT / "DBC" / "demo_vehicle.dbc"))
 SPEED = DB.get_message_by_name("VehicleSpeed")
 
 
-def frame_line(kmh, counter=0):
+def crc8_j1850(data):
+    crc = 0xFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1D) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc ^ 0xFF
+
+
+SENT = [0]
+
+
+def frame_line(kmh, counter=None):
+    """A VehicleSpeed frame as the demo ABS sends it: the demo mapping checks its rolling
+    counter (one sequence over the whole run) and its CRC-8 (SAE J1850) of bytes 0-6 in byte 7."""
+    SENT[0] += 1
     values = {s.name: 0 for s in SPEED.signals}
-    values.update({"VehicleSpeed": kmh, "VehicleSpeedCounter": counter % 16})
-    data = SPEED.encode(values, strict=False)
+    values.update({"VehicleSpeed": kmh, "VehicleSpeedCounter": SENT[0] % 16})
+    data = bytearray(SPEED.encode(values, strict=False))
+    data[7] = crc8_j1850(data[:7])
     return f"({time.time():.6f}) vcan0 {SPEED.frame_id:03X}#{data.hex().upper()}\n"
 
 
@@ -49,7 +65,13 @@ def summary(name, lat_ms):
 
 class Gateway:
     def __init__(self, binary):
-        self.proc = subprocess.Popen([binary, "run", "--replay", "-", "--fast", "--mapping", str(ROOT / "DBC" / "demo_mapping.yaml"),
+        # The demo mapping with its integrity checks, without its plausibility limits: the phases
+        # below jump between speeds on purpose, which a real car's speed never does.
+        mapping = ROOT / "bench-out" / "latency_mapping.yaml"
+        mapping.parent.mkdir(exist_ok=True)
+        text = (ROOT / "DBC" / "demo_mapping.yaml").read_text().split("\nplausibility:")[0]
+        mapping.write_text(text.replace("[demo_vehicle.dbc]", f"[{ROOT / 'DBC' / 'demo_vehicle.dbc'}]"))
+        self.proc = subprocess.Popen([binary, "run", "--replay", "-", "--fast", "--mapping", str(mapping),
                                       "--listen", "127.0.0.1:0", "--quiet"],
                                      stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         for line in self.proc.stderr:

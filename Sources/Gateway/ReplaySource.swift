@@ -59,6 +59,7 @@ public struct ReplaySource: FrameSource {
         var lastWake: Int64 = 0
         var arrival = wallStart
         var sinceBeat = 0
+        let fromStandardInput = readsStandardInput
         var pass = 0
         let startNs = Int64(options.startOffset * 1e9)
         let stopNs = options.stopOffset.map { Int64($0 * 1e9) }
@@ -107,8 +108,10 @@ public struct ReplaySource: FrameSource {
                 let offset = t - timelineStart! + loopOffset - startNs
                 frame.timestamp = t + loopOffset
                 if options.fast {
-                    // One clock read per 256 frames: arrival only feeds latency figures.
+                    // Arrival only feeds latency figures: one clock read per 256 frames of a
+                    // file; per frame from standard input, where frames come as they are written.
                     sinceBeat += 1
+                    if fromStandardInput { arrival = SystemClock.wallNanoseconds() }
                     if sinceBeat & 255 == 0 {
                         arrival = SystemClock.wallNanoseconds()
                         if sinceBeat >= 1 << 16 { sinceBeat = 0; sink.pause() }

@@ -183,3 +183,47 @@ def test_interface_down_and_up_is_recovered_without_restart():
         subprocess.run(["ip", "link", "set", "vcan0", "up"])
         code, took = gw.stop_within(1.0)
     assert code == 0
+
+
+def test_a_stuck_abs_ecu_played_with_canplayer_makes_speed_invalid_then_it_recovers(tmp_path):
+    """The short drive with the ABS ECU stuck repeating one VehicleSpeed frame from 12 s for 6 s,
+    played by canplayer onto vcan0: the speed turns `invalid` (repeated) on HTTP and the MCP
+    traffic-light tool refuses, then both recover; no value from a repeated frame is shown."""
+    log = tmp_path / "stuck.log"
+    subprocess.run([VG, "simulate", "--scenario", "short", "-o", str(log), "--faults", "stuck:VehicleSpeed@12+6"],
+                   check=True, stderr=subprocess.DEVNULL)
+    lines = log.read_text().splitlines()
+    t0 = float(lines[0].split(")")[0][1:])
+    part = tmp_path / "part.log"
+    part.write_text("\n".join(l for l in lines if float(l.split(")")[0][1:]) - t0 < 24.0) + "\n")
+    gw = Gateway()
+    try:
+        player = subprocess.Popen(["canplayer", "-I", str(part)], stderr=subprocess.DEVNULL)
+        from mcp import ClientSession
+        from mcp.client.streamable_http import streamable_http_client
+
+        async def advise():
+            async with streamable_http_client(f"http://127.0.0.1:{gw.port}/mcp") as streams:
+                async with ClientSession(streams[0], streams[1]) as s:
+                    await s.initialize()
+                    r = await s.call_tool("advise_traffic_light", {"stop_line": {"latitude": 48.14, "longitude": 11.58},
+                                                                   "green_windows": [{"start_s": 0, "end_s": 30}]})
+                    return r.is_error, r.content[0].text
+        refused = None
+        states, t_start = [], time.monotonic()
+        while player.poll() is None:
+            c = gw.get("/v1/context")
+            states.append((round(time.monotonic() - t_start, 1), c["speed"]["state"], c["speed"].get("reason")))
+            if c["speed"]["state"] == "invalid" and refused is None:
+                refused = asyncio.run(asyncio.wait_for(advise(), 30))
+            time.sleep(0.1)
+        assert refused is not None, states
+        assert refused[0] and "speed is invalid" in refused[1] and "repeated" in refused[1], refused
+        seq = [s for _, s, _ in states]
+        assert ordered(seq, ["fresh", "invalid", "fresh"]), states
+        assert {r for _, s, r in states if s == "invalid"} == {"repeated"}, states
+        vs = next(m for m in gw.get("/healthz")["integrity"] if m["message"] == "powertrain/VehicleSpeed")
+        assert vs["state"] == "valid" and vs["dropped"]["repeated"] > 100, vs
+    finally:
+        code, took = gw.stop_within(1.0)
+    assert code == 0 and took < 1.0, (code, took)
