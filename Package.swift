@@ -64,7 +64,7 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
         // The demo car: a seeded city drive and the scripted short drive, as candump logs.
-        .target(name: "Simulate", dependencies: ["CANBus", "DBC"]),
+        .target(name: "Simulate", dependencies: ["CANBus", "DBC", "Integrity"]),
         .target(name: "AssistantAPI", dependencies: [
             "CANBus", "VehicleState", "Gateway",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -206,6 +206,12 @@ def frame_path(binary, quick):
     n = lines_in(city_log())
     state = best_wall([str(binary), "state", "--mapping", str(DEMO_MAPPING), str(city_log())])
     row("state: log → driving context (wall)", mps(n / state), "—", "", "≥ 3 M/s", n / state >= 3e6)
+    # The cost of the integrity and plausibility checks: the same mapping without them.
+    unchecked = OUT / "demo_mapping_unchecked.yaml"
+    text = DEMO_MAPPING.read_text().split("\nintegrity:")[0]
+    unchecked.write_text(text.replace("[demo_vehicle.dbc]", f"[{ROOT / 'DBC' / 'demo_vehicle.dbc'}]"))
+    bare = best_wall([str(binary), "state", "--mapping", str(unchecked), str(city_log())])
+    row("state with integrity checks vs without", mps(n / state), mps(n / bare) + " unchecked", f"{bare / state:.2f}×", "—", True)
 
 
 def live_cpu(binary, quick):

@@ -1,6 +1,7 @@
 import CANBus
 import DBC
 import Foundation
+import Integrity
 
 /// Turns the simulated car into frames: each message of the DBC at its cycle time (an ECU
 /// clock drift and a little jitter each), encoded with our encoder, serialized on a 500 kbit/s
@@ -78,8 +79,7 @@ public struct DriveSimulator {
             for f in active where f.kind == .skip { counterShift[m, default: 0] += 2 }
             for f in active where f.kind == .repeat { counterShift[m, default: 0] -= 1 }
             var (values, labels) = signals(of: message.name, k)
-            if let shift = counterShift[m], let name = ["VehicleSpeed": "VehicleSpeedCounter", "Transmission": "TransCounter",
-                                                        "SteeringAngle": "SteeringAngleCounter"][message.name] {
+            if let shift = counterShift[m], let name = ["VehicleSpeed": "VehicleSpeedCounter", "Transmission": "TransCounter"][message.name] {
                 values[name] = Double(((k + shift) % 16 + 16) % 16)
             }
             if active.contains(where: { $0.kind == .jump }), let v = values["VehicleSpeed"] { values["VehicleSpeed"] = min(650, v + 80) }
@@ -96,7 +96,12 @@ public struct DriveSimulator {
             do { bytes = try codec.codecs[index].encode(values, useInitialValues: true, unchecked: labelled) } catch {
                 throw Failure(description: "t=\(String(format: "%.3f", ready)) \(message.name): \(error)")
             }
-            if ["SteeringAngle", "VehicleSpeed", "Transmission"].contains(message.name), bytes.count == 8 {
+            if message.name == "SteeringAngle", bytes.count == 8 {
+                // AUTOSAR E2E profile 1: counter 0-14 in the low nibble of byte 6, CRC in byte 7.
+                let counter = UInt8(truncatingIfNeeded: ((k + (counterShift[m] ?? 0)) % 15 + 15) % 15)
+                bytes.withUnsafeMutableBytes { Self.steeringE2E.protect($0, counter: counter) }
+                if active.contains(where: { $0.kind == .crc }) { bytes[7] = ~bytes[7] }
+            } else if ["VehicleSpeed", "Transmission"].contains(message.name), bytes.count == 8 {
                 bytes[7] = Self.crc8J1850(bytes[0..<7])
                 if active.contains(where: { $0.kind == .crc }) { bytes[7] = ~bytes[7] }
             }
@@ -107,6 +112,10 @@ public struct DriveSimulator {
                               frame: .data(CANDataFrame(id: message.id, bytes: bytes))))
         }
     }
+
+    /// The steering angle sensor's protection: E2E profile 1, data ID 0x0B0 (both bytes), CRC in
+    /// byte 7, counter at bit 48 (as `DBC/demo_mapping.yaml` declares it).
+    static let steeringE2E = E2EProfile1Config(dataID: 0x0B0, dataIDMode: .both, dataLength: 64, crcOffset: 56, counterOffset: 48)
 
     /// SAE J1850 CRC-8 (poly 0x1D, init and final XOR 0xFF) over bytes 0–6.
     static func crc8J1850(_ data: ArraySlice<UInt8>) -> UInt8 {
@@ -126,7 +135,7 @@ public struct DriveSimulator {
         case "SteeringAngle":
             return (["SteeringWheelAngle": c.steering + rng.gauss(0.05), "SteeringWheelAngleRate": max(-2000, min(2000, c.steeringRate + rng.gauss(0.3))),
                      "SteeringDriverTorque": max(-20, min(20, 0.004 * max(-300, min(300, c.steering)) + rng.gauss(0.05))),
-                     "SteeringAngleCounter": Double(k % 16)],
+                     "SteeringAngleCounter": Double(k % 15)],
                     ["SteeringAngleValid": "Valid", "SteeringAngleCalibrated": "Calibrated"])
         case "WheelSpeeds":
             let base = abs(c.kmh), spread = c.yaw * 1.58 / 2 * 3.6 * (c.v >= 0 ? 1 : -1)

@@ -17,6 +17,7 @@ public enum Units {
         "mi": Unit(dimension: "length", scale: 1609.344, offset: 0),
         "deg": Unit(dimension: "angle", scale: 1, offset: 0),
         "°": Unit(dimension: "angle", scale: 1, offset: 0),
+        "degrees": Unit(dimension: "angle", scale: 1, offset: 0),  // as VSS spells it
         "rad": Unit(dimension: "angle", scale: 57.29577951308232, offset: 0),
         "degC": Unit(dimension: "temperature", scale: 1, offset: 0),
         "°C": Unit(dimension: "temperature", scale: 1, offset: 0),

@@ -5,7 +5,7 @@ import json
 from conftest import DEMO_DBC, ROOT
 
 MAPPING = ROOT / "DBC" / "demo_mapping.yaml"
-SPEED, TRANS = 0x0D0, 0x1A0
+SPEED, TRANS, STEER = 0x0D0, 0x1A0, 0x0B0
 
 
 def records(vg, log, *extra):
@@ -20,12 +20,13 @@ def t0(recs):
 def test_every_fault_kind_is_reported_where_it_was_injected(vg, tmp_path):
     log = tmp_path / "faulted.log"
     vg("simulate", "--scenario", "short", "-o", log,
-       "--faults", "crc:Transmission@20+1,skip:VehicleSpeed@30+0.5,repeat:VehicleSpeed@40+0.5,stuck:VehicleSpeed@50+1", check=0)
+       "--faults", "crc:Transmission@20+1,skip:VehicleSpeed@30+0.5,repeat:VehicleSpeed@40+0.5,stuck:VehicleSpeed@50+1,"
+       "crc:SteeringAngle@25+0.5,skip:SteeringAngle@35+0.5", check=0)
     recs = records(vg, log, "--check", "--mapping", MAPPING)
     start = t0(recs)
-    checked = [r for r in recs if r["id"] in (SPEED, TRANS)]
+    checked = [r for r in recs if r["id"] in (SPEED, TRANS, STEER)]
     assert checked and all("e2e" in r for r in checked)
-    assert all("e2e" not in r for r in recs if r["id"] not in (SPEED, TRANS))
+    assert all("e2e" not in r for r in recs if r["id"] not in (SPEED, TRANS, STEER))
 
     def verdicts(msg_id, a, b):
         return {r["e2e"] for r in checked if r["id"] == msg_id and a <= r["t"] - start < b}
@@ -34,8 +35,14 @@ def test_every_fault_kind_is_reported_where_it_was_injected(vg, tmp_path):
     assert verdicts(SPEED, 30.05, 30.45) == {"counter"}
     assert verdicts(SPEED, 40.05, 40.45) == {"repeated"}
     assert verdicts(SPEED, 50.05, 50.95) == {"repeated"}
+    # The steering sensor's AUTOSAR E2E profile 1: a wrong CRC is an error; a counter jumping by 3
+    # is a wrong sequence, but P01's allowed jump grows with each rejected frame and it compares
+    # with the last accepted counter, so some of those frames pass or look repeated, as the PRS says.
+    assert verdicts(STEER, 25.02, 25.45) == {"checksum"}
+    skipped = [r["e2e"] for r in checked if r["id"] == STEER and 35.0 <= r["t"] - start < 35.5]
+    assert set(skipped) <= {"counter", "repeated", "ok"} and skipped.count("counter") > len(skipped) / 2, skipped
     # Outside the faults (and the frame right after each, whose counter jumps back): all ok.
-    clean = [r for r in checked if not any(a - 0.01 <= r["t"] - start < b + 0.2 for a, b in ((20, 21), (30, 30.5), (40, 40.5), (50, 51)))]
+    clean = [r for r in checked if not any(a - 0.01 <= r["t"] - start < b + 0.2 for a, b in ((20, 21), (25, 25.5), (30, 30.5), (35, 35.5), (40, 40.5), (50, 51)))]
     assert len(clean) > 3000 and {r["e2e"] for r in clean} == {"ok"}
     # A stuck ECU repeats its frame byte for byte.
     stuck = [r for r in checked if r["id"] == SPEED and 50.05 <= r["t"] - start < 50.95]

@@ -22,9 +22,9 @@ DEPLOYED = [ROOT / "dist" / "vehicle-gateway", ROOT / ".build" / "release" / "ve
 GATEWAY = os.environ.get("VG_E2E_BIN", next((str(p) for p in DEPLOYED if p.exists()), str(VG)))
 
 
-# The demo mapping reads these messages (WheelSpeeds, VehicleSpeed, BrakeDynamics,
-# Transmission, GNSSStatus, GNSSPosition); the log's other frames never leave the kernel.
-MAPPED_IDS = {"0C8", "0D0", "0E0", "1A0", "3F0", "18FF1020"}
+# The demo mapping reads these messages (SteeringAngle, WheelSpeeds, VehicleSpeed,
+# BrakeDynamics, Transmission, GNSSStatus, GNSSPosition); the log's other frames never leave the kernel.
+MAPPED_IDS = {"0B0", "0C8", "0D0", "0E0", "1A0", "3F0", "18FF1020"}
 
 
 def mapped_frames():
