@@ -74,11 +74,14 @@ public final class FeedSubscription: AsyncSequence, Sendable {
 
     var wantsContext: Bool { wantsContextWord.load(ordering: .relaxed) }
 
-    /// Feed thread: when it must next look at this subscription (its interval ends with
-    /// something pending, or a heartbeat is due); nil: only a change matters.
+    /// Feed thread: when it must next look at this subscription (its interval ends, or a
+    /// heartbeat is due); nil: only a change matters. The end of the interval counts even with
+    /// nothing pending: until then a change cannot wake the feed thread for this subscriber, so
+    /// it must look again then, and sleep ready to be woken, or the first change after the
+    /// interval would wait for the next state scan.
     func deadline(now: Int64) -> Int64? {
         var d: Int64?
-        if hasPending.load(ordering: .relaxed), nextAllowed > now { d = nextAllowed }
+        if nextAllowed > now { d = nextAllowed }
         if let heartbeat { d = Swift.min(d ?? .max, lastDelivered + heartbeat) }
         return d
     }

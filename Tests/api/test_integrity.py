@@ -54,7 +54,7 @@ def test_stuck_ecu_makes_speed_invalid_then_it_recovers(gateway_factory, tmp_pat
     vs = next(m for m in health["integrity"] if m["message"] == "powertrain/VehicleSpeed")
     assert vs["state"] == "invalid" and vs["reason"] == "repeated" and vs["dropped"]["repeated"] >= 5
 
-    async def refused():
+    async def advise():
         async with streamable_http_client(g.url + "/mcp") as streams:
             async with ClientSession(streams[0], streams[1]) as session:
                 await session.initialize()
@@ -64,7 +64,7 @@ def test_stuck_ecu_makes_speed_invalid_then_it_recovers(gateway_factory, tmp_pat
                     "stop_line": {"latitude": lat + 0.002, "longitude": lon}, "current_phase": {"color": "red", "remaining_s": 5},
                     "next_phases": [{"color": "green", "duration_s": 20}]})
                 return r.is_error, r.content[0].text
-    is_error, text = asyncio.run(asyncio.wait_for(refused(), 60))
+    is_error, text = asyncio.run(asyncio.wait_for(advise(), 60))
     assert is_error and "speed is invalid" in text and "repeated" in text, text
 
     # Recovery: five good frames after the fault, the speed is fresh again.
@@ -72,6 +72,8 @@ def test_stuck_ecu_makes_speed_invalid_then_it_recovers(gateway_factory, tmp_pat
     health = json.loads(g.curl("/healthz")[0])
     vs = next(m for m in health["integrity"] if m["message"] == "powertrain/VehicleSpeed")
     assert vs["state"] == "valid"
+    is_error, text = asyncio.run(asyncio.wait_for(advise(), 60))
+    assert not is_error and "distance_m" in json.loads(text), text
 
     # The implausible jump (+80 km/h with a valid CRC): dropped and counted, never shown.
     def jump_counted():
