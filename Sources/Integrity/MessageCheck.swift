@@ -55,19 +55,6 @@ public struct MessageCheck: Sendable {
         return fault
     }
 
-    /// What a single frame's check says, for tools that report per frame (`decode --check`):
-    /// the same as `check`, in words ("ok", "checksum", "counter", "repeated").
-    public mutating func verdict(_ payload: UnsafeRawBufferPointer) -> String {
-        check(payload).map(\.description) ?? "ok"
-    }
-
-    /// Records a frame whose values were found implausible after it passed its checks.
-    public mutating func recordImplausible() {
-        validity.recordBad(.implausible)
-        count(.implausible)
-        passed &-= 1
-    }
-
     /// Whether the message's values may be believed now.
     @inline(__always) public var isValid: Bool { if case .invalid = validity.state { return false }; return true }
 

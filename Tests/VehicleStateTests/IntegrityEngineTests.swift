@@ -207,3 +207,68 @@ final class IntegrityEngineTests: XCTestCase {
         }
     }
 }
+
+/// opendbc's rule where the mapping is silent: a DBC named toyota_* has its messages with a
+/// CHECKSUM signal checked with Toyota's checksum and COUNTER, as opendbc's parser checks them.
+final class OpendbcFamilyInMappingTests: XCTestCase {
+    static let dbc = """
+    VERSION ""
+    BU_: EPS GW
+    BO_ 608 STEER_TORQUE_SENSOR: 8 EPS
+     SG_ STEER_ANGLE : 3|16@0- (1,0) [-32768|32767] "deg" GW
+     SG_ COUNTER : 43|4@0+ (1,0) [0|15] "" GW
+     SG_ CHECKSUM : 63|8@0+ (1,0) [0|255] "" GW
+
+    """
+
+    func testToyotaDBCIsCheckedAsOpendbcChecksItUnlessTheMappingSaysNone() throws {
+        let dir = NSTemporaryDirectory() + "vg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Self.dbc.write(toFile: dir + "/toyota_mini_pt.dbc", atomically: true, encoding: .utf8)
+        func mapping(_ extra: String) throws -> CompiledMapping {
+            let yaml = """
+            buses:
+              pt:
+                dbc: [\(dir)/toyota_mini_pt.dbc]
+            signals:
+              Vehicle.Chassis.SteeringWheel.Angle:
+                datatype: int16
+                unit: degrees
+                sources: [{signal: pt/STEER_TORQUE_SENSOR/STEER_ANGLE}]
+            \(extra)
+            """
+            let (file, errors) = MappingFile.parse(yaml, fileName: "t.yaml")
+            XCTAssertEqual(errors, [])
+            return try CompiledMapping.compile(file)
+        }
+        let checked = try mapping("")
+        XCTAssertEqual(checked.integrity.names, ["pt/STEER_TORQUE_SENSOR"])
+        var e = VehicleStateEngine(mapping: checked)
+        let toyota = OpendbcChecksum(family: .toyota)
+        let checksum = BitField(startBit: 63, size: 8, isLittleEndian: false)
+        func frame(angle: Int16, counter: UInt8, at t: Double, corrupt: Bool = false) -> CANLogRecord {
+            var b = [UInt8](repeating: 0, count: 8)
+            b[0] = UInt8(truncatingIfNeeded: UInt16(bitPattern: angle) >> 12) & 0x0F
+            b[1] = UInt8(truncatingIfNeeded: UInt16(bitPattern: angle) >> 4)
+            b[2] = UInt8(truncatingIfNeeded: UInt16(bitPattern: angle) << 4)
+            b[5] = counter & 0x0F
+            b[7] = b.withUnsafeBytes { UInt8(toyota.compute(address: 608, checksum: checksum, payload: $0)) }
+            if corrupt { b[3] ^= 0x40 }
+            return CANLogRecord(timestamp: CANTimestamp(totalNanoseconds: Int64(t * 1e9)), interface: "can0",
+                                frame: .data(CANDataFrame(id: CANID.standard(608)!, bytes: b)))
+        }
+        let angle = checked.pathIndex("Vehicle.Chassis.SteeringWheel.Angle")!
+        XCTAssertEqual(e.ingest(bus: 0, frame(angle: 90, counter: 1, at: 1.00)).outcome, .changed)
+        XCTAssertEqual(e.sample(angle)?.value, 90)
+        XCTAssertEqual(e.ingest(bus: 0, frame(angle: 91, counter: 2, at: 1.01)).outcome, .changed)
+        let bad = e.ingest(bus: 0, frame(angle: 500, counter: 3, at: 1.02, corrupt: true))
+        XCTAssertEqual(bad.fault, .checksum)
+        XCTAssertEqual(e.sample(angle)?.value, 91)
+
+        // "none" turns it off.
+        let unchecked = try mapping("integrity:\n  pt/STEER_TORQUE_SENSOR: none\n")
+        XCTAssertEqual(unchecked.integrity.names, [])
+        var u = VehicleStateEngine(mapping: unchecked)
+        XCTAssertEqual(u.ingest(bus: 0, frame(angle: 500, counter: 3, at: 1.02, corrupt: true)).outcome, .changed)
+    }
+}
