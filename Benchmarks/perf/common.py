@@ -97,7 +97,7 @@ def four_bus_inputs(binary):
         out += [f"  bus{k}:", f"    dbc: [{dbc}]", f"    interface: vcan{k}"]
     out.append("signals:")
     for k in range(4):
-        block = signals.split("\nintegrity:")[0].split("\nplausibility:")[0].replace("powertrain/", f"bus{k}/")
+        block = signals.split("\nintegrity:")[0].split("\nplausibility:")[0].split("\ncontext:")[0].replace("powertrain/", f"bus{k}/")
         if k:
             block = re.sub(r"^  (Vehicle\.[\w.]+):\n", lambda m: f"  Vehicle.Private.Bus{k}.{m.group(1)[8:]}:\n    custom: true\n", block, flags=re.M)
         out.append(block.rstrip("\n"))

@@ -113,6 +113,8 @@ public struct CompiledMapping: Sendable {
     public var hotPaths: [HotPath] = []
     /// End-to-end checks per message and plausibility limits per path.
     public var integrity = CompiledIntegrity()
+    /// Thresholds of the derived context (the mapping's `context:`).
+    public var contextSettings = ContextSettings()
     var bindingStart: [[Int32]]
     var bindingCount: [[Int32]]
     var bindings: [Binding]
@@ -305,6 +307,7 @@ public struct CompiledMapping: Sendable {
                                        bindingStart: bindingStart, bindingCount: bindingCount, bindings: bindings)
         compiled.minimumTimeoutNanoseconds = Int64(file.minimumTimeoutMilliseconds * 1_000_000)
         compiled.integrity = integrity
+        compiled.contextSettings = file.context
         var tables = HotTables()
         compiled.hotSources = sources.map { s in
             let signals = buses[s.bus].codec.codecs[s.message].message.signals

@@ -50,6 +50,22 @@ public struct DrivingContext: Sendable, Equatable {
         public var parkLockEngaged: Bool?
     }
 
+    /// The trip since the car last left park.
+    public struct Trip: Sendable, Equatable {
+        /// Frame time (ns) the car left park.
+        public var startNanoseconds: Int64
+        /// Time not parked since (stops at lights included), s.
+        public var drivingSeconds: Double
+        public var distanceKm: Double
+        /// Moves that came to a stop.
+        public var stops: Int
+        /// Driving time since the last break (a stop of 15 min or more) or the start, s.
+        public var secondsSinceBreak: Double
+        /// `secondsSinceBreak` reached the mapping's `context.break_after_min` (default 120).
+        public var breakRecommended = false
+        public var averageSpeedKmh: Double? { drivingSeconds >= 1 ? distanceKm / (drivingSeconds / 3600) : nil }
+    }
+
     /// The frame time this snapshot is for.
     public var time: CANTimestamp
     public var speed: Part<Double>
@@ -60,6 +76,10 @@ public struct DrivingContext: Sendable, Equatable {
     /// m/s², from the speed over the last two seconds.
     public var acceleration: Double?
     public var distanceKm: Double
+    /// Energy, environment and cabin.
+    public var status = VehicleStatus()
+    /// Since the car last left park; its state is the speed's.
+    public var trip: Part<Trip> = .unavailable
 
     public init(time: CANTimestamp, speed: Part<Double>, location: Part<Location>, gear: Part<Gear>, motion: Motion,
                 accelerationTrend: Trend, acceleration: Double?, distanceKm: Double) {
@@ -101,11 +121,17 @@ public struct ContextPaths: Sendable {
         currentGear = mapping.pathIndex("Vehicle.Powertrain.Transmission.CurrentGear")
         selectedGear = mapping.pathIndex("Vehicle.Powertrain.Transmission.SelectedGear")
         parkLock = mapping.pathIndex("Vehicle.Powertrain.Transmission.IsParkLockEngaged")
+        status = StatusPaths(mapping: mapping)
+        settings = mapping.contextSettings
     }
+
+    /// Energy, environment and cabin inputs.
+    public var status: StatusPaths
+    public var settings: ContextSettings
 
     /// The paths the context is made of: when none of them changed, neither did the context.
     public var inputs: [Int] {
-        [speed, latitude, longitude, heading, altitude, accuracy, currentGear, selectedGear, parkLock].compactMap { $0 }
+        [speed, latitude, longitude, heading, altitude, accuracy, currentGear, selectedGear, parkLock].compactMap { $0 } + status.inputs
     }
 }
 
@@ -159,6 +185,11 @@ extension DrivingContext {
         var context = DrivingContext(time: CANTimestamp(totalNanoseconds: now, fractionDigits: 6), speed: speed, location: location,
                                      gear: gear, motion: tracked.motion, accelerationTrend: tracked.trend,
                                      acceleration: tracked.acceleration, distanceKm: tracked.distanceKm)
+        context.status = VehicleStatus.read(store, paths.status, settings: paths.settings, estimatedRangeKm: tracked.estimatedRangeKm, now: now)
+        if var trip = tracked.trip {
+            trip.breakRecommended = trip.secondsSinceBreak >= paths.settings.breakAfterSeconds
+            context.trip = Part(value: trip, state: speed.state, ageSeconds: speed.ageSeconds)
+        }
         // Motion and the trend need a current speed.
         if speed.state != .fresh {
             context.motion = .unknown

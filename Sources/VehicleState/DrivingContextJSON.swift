@@ -9,7 +9,12 @@ import CANBus
 ///      "gear": {"current": 3, "selected": 127, "label": "3", "park_lock_engaged": false, "state": "fresh", "age_s": 0.02},
 ///      "motion": "moving",
 ///      "acceleration": {"trend": "accelerating", "acceleration_mps2": 0.8},
-///      "distance_km": 0.123}
+///      "distance_km": 0.123,
+///      "energy": {"level_percent": 61.6, "range_km": 530, "range_source": "vehicle", "low": false, "state": "fresh", "age_s": 0.4},
+///      "environment": {"outside_temperature_c": 7.5, "dark": false, "raining": null, "state": "fresh", "age_s": 0.4},
+///      "cabin": {"open": [], "belted": {"Row1.DriverSide": true, "Row1.PassengerSide": false}, "state": "fresh", "age_s": 0.1},
+///      "trip": {"driving_time_s": 64.2, "distance_km": 0.38, "average_speed_kmh": 21.5, "stops": 2,
+///               "time_since_break_s": 64.2, "break_recommended": false, "state": "fresh", "age_s": 0.012}}
 ///
 /// `state` is fresh, stale or unavailable; a stale part keeps its last value and says how old
 /// it is (`age_s`); an unavailable part has only `"state": "unavailable"`. Absent values are null.
@@ -50,7 +55,58 @@ extension DrivingContext {
         if let a = acceleration { out.appendJSONNumber((a * 1000).rounded() / 1000) } else { out.append("null") }
         out.append("}, \"distance_km\": ")
         out.appendJSONNumber((distanceKm * 1e6).rounded() / 1e6)
+        appendStatus(to: &out)
         out.append("}\n")
+    }
+
+    /// energy, environment, cabin and trip (after the original fields: readers of those see no change).
+    func appendStatus(to out: inout TextBuffer) {
+        func number(_ v: Double?, _ scale: Double = 10) {
+            if let v { out.appendJSONNumber((v * scale).rounded() / scale) } else { out.append("null") }
+        }
+        func bool(_ v: Bool?) { out.append(v.map { $0 ? "true" : "false" } ?? "null") }
+        out.append(", \"energy\": {")
+        if let e = status.energy.value {
+            out.append("\"level_percent\": "); number(e.levelPercent)
+            out.append(", \"range_km\": "); number(e.rangeKm)
+            out.append(", \"range_source\": ")
+            if let r = e.rangeSource { out.appendJSONString(r) } else { out.append("null") }
+            out.append(", \"low\": "); bool(e.low)
+            out.append(", ")
+        }
+        Self.appendState(status.energy.state, status.energy.ageSeconds, reason: status.energy.invalidReason, to: &out)
+        out.append("}, \"environment\": {")
+        if let e = status.environment.value {
+            out.append("\"outside_temperature_c\": "); number(e.outsideTemperatureC)
+            out.append(", \"dark\": "); bool(e.dark)
+            out.append(", \"raining\": "); bool(e.raining)
+            out.append(", ")
+        }
+        Self.appendState(status.environment.state, status.environment.ageSeconds, reason: status.environment.invalidReason, to: &out)
+        out.append("}, \"cabin\": {")
+        if let c = status.cabin.value {
+            out.append("\"open\": [")
+            for (k, name) in c.open.enumerated() { if k > 0 { out.append(", ") }; out.appendJSONString(name) }
+            out.append("], \"belted\": {")
+            for (k, b) in c.belted.enumerated() {
+                if k > 0 { out.append(", ") }
+                out.appendJSONString(b.seat); out.append(": "); bool(b.belted)
+            }
+            out.append("}, ")
+        }
+        Self.appendState(status.cabin.state, status.cabin.ageSeconds, reason: status.cabin.invalidReason, to: &out)
+        out.append("}, \"trip\": {")
+        if let t = trip.value {
+            out.append("\"driving_time_s\": "); number(t.drivingSeconds)
+            out.append(", \"distance_km\": "); number(t.distanceKm, 1000)
+            out.append(", \"average_speed_kmh\": "); number(t.averageSpeedKmh)
+            out.append(", \"stops\": "); out.appendDecimal(Int64(t.stops))
+            out.append(", \"time_since_break_s\": "); number(t.secondsSinceBreak)
+            out.append(", \"break_recommended\": "); bool(t.breakRecommended)
+            out.append(", ")
+        }
+        Self.appendState(trip.state, trip.ageSeconds, reason: nil, to: &out)
+        out.append("}")
     }
 
     static func field(_ name: StaticString, _ value: Double?, _ out: inout TextBuffer) {

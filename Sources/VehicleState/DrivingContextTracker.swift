@@ -9,6 +9,13 @@ public final class TrackedContext: @unchecked Sendable {
     let trendWord = UnsafeAtomic<UInt8>.create(0)
     let distanceBits = UnsafeAtomic<UInt64>.create(0)
     let accelerationBits = UnsafeAtomic<UInt64>.create(Double.nan.bitPattern)
+    // The trip (frame times in ns; 0: no trip yet).
+    let tripStartWord = UnsafeAtomic<Int64>.create(0)
+    let tripDrivingWord = UnsafeAtomic<Int64>.create(0)
+    let tripDrivingAtBreakWord = UnsafeAtomic<Int64>.create(0)
+    let tripDistanceStartBits = UnsafeAtomic<UInt64>.create(0)
+    let tripStopsWord = UnsafeAtomic<Int64>.create(0)
+    let estimatedRangeBits = UnsafeAtomic<UInt64>.create(Double.nan.bitPattern)
 
     public init() {}
 
@@ -17,6 +24,29 @@ public final class TrackedContext: @unchecked Sendable {
         trendWord.destroy()
         distanceBits.destroy()
         accelerationBits.destroy()
+        tripStartWord.destroy()
+        tripDrivingWord.destroy()
+        tripDrivingAtBreakWord.destroy()
+        tripDistanceStartBits.destroy()
+        tripStopsWord.destroy()
+        estimatedRangeBits.destroy()
+    }
+
+    /// The trip since the car last left park, as the tracker last saw it; nil before any.
+    public var trip: DrivingContext.Trip? {
+        let start = tripStartWord.load(ordering: .relaxed)
+        guard start != 0 else { return nil }
+        let driving = tripDrivingWord.load(ordering: .relaxed)
+        return DrivingContext.Trip(startNanoseconds: start, drivingSeconds: Double(driving) / 1e9,
+                                   distanceKm: max(0, distanceKm - Double(bitPattern: tripDistanceStartBits.load(ordering: .relaxed))),
+                                   stops: Int(tripStopsWord.load(ordering: .relaxed)),
+                                   secondsSinceBreak: Double(driving - tripDrivingAtBreakWord.load(ordering: .relaxed)) / 1e9)
+    }
+
+    /// Range estimated from the level and the distance driven on it, km; nil while unknown.
+    public var estimatedRangeKm: Double? {
+        let r = Double(bitPattern: estimatedRangeBits.load(ordering: .relaxed))
+        return r.isNaN ? nil : r
     }
 
     public var motion: DrivingContext.Motion { DrivingContext.Motion(code: motionWord.load(ordering: .relaxed)) }
@@ -74,6 +104,18 @@ public struct DrivingContextTracker: Sendable {
     var speedFirst = 0, speedCount = 0
     var sums = (n: 0.0, x: 0.0, y: 0.0, xy: 0.0, xx: 0.0)
     var sumsBase: Int64 = 0
+    // The trip: see `updateTrip`.
+    let settings: ContextSettings
+    let status: StatusPaths
+    var tripStart: Int64 = 0
+    var tripDriving: Int64 = 0, tripDrivingAtBreak: Int64 = 0
+    var tripStops = 0
+    var lastTripUpdate: Int64 = 0
+    var haltedSince: Int64 = 0
+    var parkedSinceDeparture = false
+    /// Consumption: the level and distance when the estimate's run began.
+    var levelMark: (level: Double, distance: Double)?
+    var nextLevelCheckKm = 0.0
 
     /// Hysteresis, km/h: moving above 2, stopped again below 0.5, so it does not flicker at 0.
     static let moveEnter = 2.0, moveLeave = 0.5
@@ -88,8 +130,10 @@ public struct DrivingContextTracker: Sendable {
     public init(mapping: CompiledMapping, output: TrackedContext = TrackedContext()) {
         self.output = output
         paths = ContextPaths(mapping: mapping)
+        settings = mapping.contextSettings
+        status = StatusPaths(mapping: mapping)
         var inputs = [Bool](repeating: false, count: mapping.paths.count)
-        for p in paths.inputs { inputs[p] = true }
+        for p in paths.inputs + status.inputs { inputs[p] = true }
         isInputPath = inputs
         speedTimes = Array(repeating: 0, count: Self.ringCapacity)
         speedValues = Array(repeating: 0, count: Self.ringCapacity)
@@ -113,10 +157,61 @@ public struct DrivingContextTracker: Sendable {
             output.store(trend: trend, acceleration: acceleration)
         }
         let next = nextMotion(store, now: now)
+        updateTrip(from: motion, to: next, now: now)
+        if distanceKm >= nextLevelCheckKm { estimateRange(store) }
         if next != motion {
             motion = next
             output.store(motion: next)
         }
+    }
+
+    /// The trip since the car last left park: it starts when the car moves after being parked
+    /// (or at the first movement seen); driving time counts while it is not parked (stops at
+    /// lights included); a stop of at least `breakMinimumSeconds` is a break; `stops` counts
+    /// the moves that came to a stop. Frame time throughout; gaps over a second do not count.
+    mutating func updateTrip(from previous: DrivingContext.Motion, to next: DrivingContext.Motion, now: Int64) {
+        let moving = next == .moving || next == .reversing
+        let wasMoving = previous == .moving || previous == .reversing
+        if tripStart != 0, lastTripUpdate != 0, now > lastTripUpdate, now - lastTripUpdate <= 1_000_000_000,
+           wasMoving || previous == .stopped {
+            tripDriving += now - lastTripUpdate
+        }
+        lastTripUpdate = now
+        if next == .parked { parkedSinceDeparture = true }
+        if moving, !wasMoving {
+            if tripStart == 0 || parkedSinceDeparture {
+                // Departure after park (or the first movement seen): a new trip.
+                tripStart = now
+                tripDriving = 0
+                tripDrivingAtBreak = 0
+                tripStops = 0
+                output.tripDistanceStartBits.store(distanceKm.bitPattern, ordering: .relaxed)
+                output.tripStartWord.store(now, ordering: .relaxed)
+            } else if haltedSince != 0, Double(now - haltedSince) / 1e9 >= settings.breakMinimumSeconds {
+                tripDrivingAtBreak = tripDriving
+            }
+            parkedSinceDeparture = false
+            haltedSince = 0
+        } else if !moving, wasMoving {
+            haltedSince = now
+            if next == .stopped { tripStops += 1 }
+        }
+        guard tripStart != 0 else { return }
+        output.tripDrivingWord.store(tripDriving, ordering: .relaxed)
+        output.tripDrivingAtBreakWord.store(tripDrivingAtBreak, ordering: .relaxed)
+        output.tripStopsWord.store(Int64(tripStops), ordering: .relaxed)
+    }
+
+    /// Range from consumption, for cars that give a level but no range: the level used over the
+    /// distance driven since the estimate began (at least 1 % over at least 1 km). Looked at
+    /// every 100 m.
+    mutating func estimateRange(_ store: VehicleStateStore) {
+        nextLevelCheckKm = distanceKm + 0.1
+        guard let p = status.fuelLevel, let level = store.read(p)?.value else { return }
+        guard let mark = levelMark, level <= mark.level else { levelMark = (level, distanceKm); return }
+        let used = mark.level - level, driven = distanceKm - mark.distance
+        guard used >= 1, driven >= 1 else { return }
+        output.estimatedRangeBits.store((level / used * driven).bitPattern, ordering: .relaxed)
     }
 
     /// A path's value if it is fresh at `now`.

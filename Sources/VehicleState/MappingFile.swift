@@ -123,6 +123,8 @@ public struct MappingFile: Sendable {
     public var fileName: String
     public var buses: [Bus] = []
     public var integrity: [MessageIntegrity] = []
+    /// `context:` thresholds of the derived context.
+    public var context = ContextSettings()
     public var plausibility: [Plausibility] = []
     public var paths: [Path] = []
     /// Timeout = cycle time x this, for paths without `timeout_ms`.
@@ -168,6 +170,17 @@ public struct MappingFile: Sendable {
                     }
                     if bus.dbcFiles.isEmpty { fail(spec, "bus \(bus.name): no DBC file ('dbc: [file.dbc]')") }
                     file.buses.append(bus)
+                }
+            case "context":
+                guard let fields = value.mapping else { fail(value, "'context' is {energy_low_percent, break_after_min, break_min_stop_min}"); continue }
+                for (k, v) in fields {
+                    guard let f = v.float, f > 0 else { fail(v, "context: '\(k.string ?? "")' must be a number above 0"); continue }
+                    switch k.string {
+                    case "energy_low_percent": file.context.energyLowPercent = f
+                    case "break_after_min": file.context.breakAfterSeconds = f * 60
+                    case "break_min_stop_min": file.context.breakMinimumSeconds = f * 60
+                    default: fail(k, "context: unknown key '\(k.string ?? "")' (expected energy_low_percent, break_after_min, break_min_stop_min)")
+                    }
                 }
             case "stale_factor":
                 if let f = value.float, f > 0 { file.staleFactor = f } else { fail(value, "'stale_factor' must be a number above 0") }
@@ -233,7 +246,7 @@ public struct MappingFile: Sendable {
                     file.plausibility.append(rule)
                 }
             default:
-                fail(key, "unknown key '\(key.string ?? "")' (expected buses, signals, integrity, plausibility, stale_factor, min_timeout_ms)")
+                fail(key, "unknown key '\(key.string ?? "")' (expected buses, signals, integrity, plausibility, context, stale_factor, min_timeout_ms)")
             }
         }
         return (file, errors)

@@ -11,9 +11,9 @@ final class MappingTests: XCTestCase {
         let m = try CompiledMapping.load(path: Self.root + "/DBC/demo_mapping.yaml")
         XCTAssertEqual(m.buses.map(\.name), ["powertrain"])
         XCTAssertNotNil(m.pathIndex("Vehicle.Speed"))
-        XCTAssertEqual(m.paths.count, 12)
+        XCTAssertEqual(m.paths.count, 26)
         // Kernel filters for a live reader: only the messages the mapping reads.
-        XCTAssertEqual(m.usedIDs(bus: 0).map(\.description), ["0B0", "0C8", "0D0", "0E0", "1A0", "3F0", "18FF1020"])
+        XCTAssertEqual(m.usedIDs(bus: 0).map(\.description), ["0B0", "0C8", "0D0", "0E0", "1A0", "2A0", "2B0", "3C0", "3F0", "18FF1020"])
     }
 
     func testEveryProblemIsReportedWithItsPlace() {
@@ -99,7 +99,7 @@ final class MappingTests: XCTestCase {
         XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:"), errors[0].description)
         let (_, shape) = MappingFile.parse("signalz: {}\nsignals:\n  Vehicle.Speed:\n    datatype: float\n", fileName: "s.yaml")
         XCTAssertEqual(shape.map(\.description), [
-            "s.yaml:1:1: error: unknown key 'signalz' (expected buses, signals, integrity, plausibility, stale_factor, min_timeout_ms)",
+            "s.yaml:1:1: error: unknown key 'signalz' (expected buses, signals, integrity, plausibility, context, stale_factor, min_timeout_ms)",
             "s.yaml:3:3: error: Vehicle.Speed: no sources",
         ])
     }

@@ -39,3 +39,34 @@ def test_a_broken_mapping_reports_every_problem_with_its_line(vg, tmp_path):
     assert p.returncode == 65
     assert f"{bad}:8:9: error: Vehicle.Speed: bus pt has no message 'Nope'" in p.stderr
     assert f"{bad}:9:3: error: Vehicle.Gear: unknown datatype 'int9'" in p.stderr
+
+
+def test_energy_environment_cabin_and_trip_follow_the_demo_drive(vg, tmp_path):
+    rows = [json.loads(l) for l in vg("state", "--mapping", MAPPING, LOG, check=0).stdout.splitlines()]
+    end = rows[-1]
+    # The cluster's fuel level and its own range estimate; not low.
+    e = end["energy"]
+    assert e["state"] == "fresh" and e["range_source"] == "vehicle" and e["low"] is False
+    assert 61 <= e["level_percent"] <= 63 and 530 <= e["range_km"] <= 538, e
+    env = end["environment"]
+    assert env["outside_temperature_c"] == 7.5 and env["raining"] is None
+    # Dark only in the tunnel (low beam on): 50.5-58.5 s of the drive.
+    dark = [i for i, r in enumerate(rows) if r["environment"].get("dark")]
+    assert dark and 50 <= min(dark) <= 52 and 57 <= max(dark) <= 61, dark
+    # The driver's door opens after parking, the belt comes off; the passenger seat has no belt on.
+    cabin = end["cabin"]
+    assert cabin["open"] == ["Row1.DriverSide"] and cabin["belted"] == {"Row1.DriverSide": False, "Row1.PassengerSide": False}, cabin
+    assert rows[30]["cabin"]["open"] == [] and rows[30]["cabin"]["belted"]["Row1.DriverSide"] is True
+    # The trip since leaving park: about 63 s of driving, the drive's distance, three stops
+    # (after reversing out, at the red light, at the end), no break needed.
+    t = end["trip"]
+    assert 60 <= t["driving_time_s"] <= 66 and abs(t["distance_km"] - end["distance_km"]) < 0.01, t
+    assert t["stops"] == 3 and t["break_recommended"] is False and abs(t["average_speed_kmh"] - t["distance_km"] / t["driving_time_s"] * 3600) < 0.2
+    assert rows[1]["trip"] == {"state": "unavailable"}, "no trip before the car leaves park"
+    # A short break threshold (30 s of driving) recommends one during the drive.
+    short = tmp_path / "short_break.yaml"
+    short.write_text(MAPPING.read_text().replace("break_after_min: 120", "break_after_min: 0.5")
+                     .replace("[demo_vehicle.dbc]", f"[{ROOT / 'DBC' / 'demo_vehicle.dbc'}]"))
+    rows = [json.loads(l) for l in vg("state", "--mapping", short, LOG, check=0).stdout.splitlines()]
+    recommended = [i for i, r in enumerate(rows) if r["trip"].get("break_recommended")]
+    assert recommended and 30 <= min(recommended) <= 40, recommended
