@@ -25,7 +25,7 @@ public struct MCPVehicleServer: Sendable {
     public static let tools: [Tool] = [
         Tool(name: "get_driving_context",
              title: "Driving context",
-             description: "The car's driving context now: speed (km/h), location (WGS84 latitude/longitude in degrees, heading in degrees clockwise from north, altitude in m), gear (label P/R/N/D or a gear number), motion (parked, stopped, moving, reversing or unknown), acceleration trend and distance driven (km); energy (fuel or charge level %, range km and whether the car estimated it, low: true means prefer stops where the car can refuel or charge), environment (outside temperature °C, dark, raining: null when the car does not say; cold, dark or rain favour indoor options), cabin (open doors, which seats are belted; an open door while moving is a safety matter first), and trip since leaving park (driving time, distance, average speed, stops, time since the last break of 15 min or more; break_recommended: true means suggest a rest stop). " + stateNote,
+             description: "The car's driving context now: speed (km/h), location (WGS84 latitude/longitude in degrees, heading in degrees clockwise from north, altitude in m), gear (label P/R/N/D or a gear number), motion (parked, stopped, moving, reversing or unknown), acceleration trend and distance driven (km); attention (the driver's workload low/medium/high with reasons such as reversing, turning, indicator, gnss_lost; interruptible: false means keep quiet or be brief until it is true); energy (fuel or charge level %, range km and whether the car estimated it, low: true means prefer stops where the car can refuel or charge), environment (outside temperature °C, dark, raining: null when the car does not say; cold, dark or rain favour indoor options), cabin (open doors, which seats are belted; an open door while moving is a safety matter first), and trip since leaving park (driving time, distance, average speed, stops, time since the last break of 15 min or more; break_recommended: true means suggest a rest stop). " + stateNote,
              inputSchema: .object(["type": "object", "properties": .object([:]), "required": .array([]), "additionalProperties": false]),
              annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
         Tool(name: "get_signal",
@@ -282,6 +282,9 @@ public struct MCPVehicleServer: Sendable {
             if i > 0 { out.append(", ") }
             out.append("{\"start_s\": "); out.appendJSONNumber(w.start); out.append(", \"end_s\": "); out.appendJSONNumber(w.end); out.append("}")
         }
+        out.append("], \"do_not_disturb\": "); out.append(a.doNotDisturb ? "true" : "false")
+        out.append(", \"attention_reasons\": [")
+        for (i, r) in a.attentionReasons.enumerated() { if i > 0 { out.append(", ") }; out.appendJSONString(r) }
         out.append("], \"explanation\": "); out.appendJSONString(a.explanation)
         out.append("}")
         return out.string

@@ -80,6 +80,8 @@ public struct DrivingContext: Sendable, Equatable {
     public var status = VehicleStatus()
     /// Since the car last left park; its state is the speed's.
     public var trip: Part<Trip> = .unavailable
+    /// The driver's workload now; its state is the speed's.
+    public var attention: Part<Attention> = .unavailable
 
     public init(time: CANTimestamp, speed: Part<Double>, location: Part<Location>, gear: Part<Gear>, motion: Motion,
                 accelerationTrend: Trend, acceleration: Double?, distanceKm: Double) {
@@ -186,6 +188,9 @@ extension DrivingContext {
                                      gear: gear, motion: tracked.motion, accelerationTrend: tracked.trend,
                                      acceleration: tracked.acceleration, distanceKm: tracked.distanceKm)
         context.status = VehicleStatus.read(store, paths.status, settings: paths.settings, estimatedRangeKm: tracked.estimatedRangeKm, now: now)
+        if let attention = tracked.attention {
+            context.attention = Part(value: attention, state: speed.state, ageSeconds: speed.ageSeconds)
+        }
         if var trip = tracked.trip {
             trip.breakRecommended = trip.secondsSinceBreak >= paths.settings.breakAfterSeconds
             context.trip = Part(value: trip, state: speed.state, ageSeconds: speed.ageSeconds)

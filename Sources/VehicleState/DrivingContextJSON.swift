@@ -10,6 +10,7 @@ import CANBus
 ///      "motion": "moving",
 ///      "acceleration": {"trend": "accelerating", "acceleration_mps2": 0.8},
 ///      "distance_km": 0.123,
+///      "attention": {"level": "medium", "reasons": ["indicator"], "interruptible": false, "state": "fresh", "age_s": 0.012},
 ///      "energy": {"level_percent": 61.6, "range_km": 530, "range_source": "vehicle", "low": false, "state": "fresh", "age_s": 0.4},
 ///      "environment": {"outside_temperature_c": 7.5, "dark": false, "raining": null, "state": "fresh", "age_s": 0.4},
 ///      "cabin": {"open": [], "belted": {"Row1.DriverSide": true, "Row1.PassengerSide": false}, "state": "fresh", "age_s": 0.1},
@@ -65,7 +66,16 @@ extension DrivingContext {
             if let v { out.appendJSONNumber((v * scale).rounded() / scale) } else { out.append("null") }
         }
         func bool(_ v: Bool?) { out.append(v.map { $0 ? "true" : "false" } ?? "null") }
-        out.append(", \"energy\": {")
+        out.append(", \"attention\": {")
+        if let a = attention.value {
+            out.append("\"level\": \""); out.append(a.level.rawValue)
+            out.append("\", \"reasons\": [")
+            for (k, r) in a.reasons.enumerated() { if k > 0 { out.append(", ") }; out.append("\""); out.append(r.rawValue); out.append("\"") }
+            out.append("], \"interruptible\": "); bool(a.interruptible)
+            out.append(", ")
+        }
+        Self.appendState(attention.state, attention.ageSeconds, reason: nil, to: &out)
+        out.append("}, \"energy\": {")
         if let e = status.energy.value {
             out.append("\"level_percent\": "); number(e.levelPercent)
             out.append(", \"range_km\": "); number(e.rangeKm)

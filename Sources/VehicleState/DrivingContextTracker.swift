@@ -16,6 +16,8 @@ public final class TrackedContext: @unchecked Sendable {
     let tripDistanceStartBits = UnsafeAtomic<UInt64>.create(0)
     let tripStopsWord = UnsafeAtomic<Int64>.create(0)
     let estimatedRangeBits = UnsafeAtomic<UInt64>.create(Double.nan.bitPattern)
+    /// `Attention.code`; UInt32.max while unknown (no speed yet).
+    let attentionWord = UnsafeAtomic<UInt32>.create(.max)
 
     public init() {}
 
@@ -30,6 +32,13 @@ public final class TrackedContext: @unchecked Sendable {
         tripDistanceStartBits.destroy()
         tripStopsWord.destroy()
         estimatedRangeBits.destroy()
+        attentionWord.destroy()
+    }
+
+    /// The driver's workload as the tracker last judged it; nil before it could.
+    public var attention: Attention? {
+        let code = attentionWord.load(ordering: .relaxed)
+        return code == .max ? nil : Attention(code: code)
     }
 
     /// The trip since the car last left park, as the tracker last saw it; nil before any.
@@ -116,6 +125,8 @@ public struct DrivingContextTracker: Sendable {
     /// Consumption: the level and distance when the estimate's run began.
     var levelMark: (level: Double, distance: Double)?
     var nextLevelCheckKm = 0.0
+    var attention: AttentionTracker
+    let steeringPath: Int?, indicatorLeft: Int?, indicatorRight: Int?
 
     /// Hysteresis, km/h: moving above 2, stopped again below 0.5, so it does not flicker at 0.
     static let moveEnter = 2.0, moveLeave = 0.5
@@ -132,8 +143,12 @@ public struct DrivingContextTracker: Sendable {
         paths = ContextPaths(mapping: mapping)
         settings = mapping.contextSettings
         status = StatusPaths(mapping: mapping)
+        attention = AttentionTracker(settings: mapping.contextSettings.attention)
+        steeringPath = mapping.pathIndex("Vehicle.Chassis.SteeringWheel.Angle")
+        indicatorLeft = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Left.IsSignaling")
+        indicatorRight = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Right.IsSignaling")
         var inputs = [Bool](repeating: false, count: mapping.paths.count)
-        for p in paths.inputs + status.inputs { inputs[p] = true }
+        for p in paths.inputs + status.inputs + [steeringPath, indicatorLeft, indicatorRight].compactMap({ $0 }) { inputs[p] = true }
         isInputPath = inputs
         speedTimes = Array(repeating: 0, count: Self.ringCapacity)
         speedValues = Array(repeating: 0, count: Self.ringCapacity)
@@ -158,6 +173,7 @@ public struct DrivingContextTracker: Sendable {
         }
         let next = nextMotion(store, now: now)
         updateTrip(from: motion, to: next, now: now)
+        updateAttention(store, from: motion, to: next, now: now)
         if distanceKm >= nextLevelCheckKm { estimateRange(store) }
         if next != motion {
             motion = next
@@ -200,6 +216,25 @@ public struct DrivingContextTracker: Sendable {
         output.tripDrivingWord.store(tripDriving, ordering: .relaxed)
         output.tripDrivingAtBreakWord.store(tripDrivingAtBreak, ordering: .relaxed)
         output.tripStopsWord.store(Int64(tripStops), ordering: .relaxed)
+    }
+
+    /// The driver's workload from the motion, speed, acceleration, steering, indicators and
+    /// whether the position is current (see `Attention`).
+    mutating func updateAttention(_ store: VehicleStateStore, from previous: DrivingContext.Motion, to next: DrivingContext.Motion, now: Int64) {
+        guard next != .unknown else {
+            if attention.current != Attention(level: .low, reasons: []) || output.attention != nil {
+                output.attentionWord.store(.max, ordering: .relaxed)
+            }
+            return
+        }
+        let indicator = (freshValue(store, indicatorLeft, now: now) ?? 0) != 0 || (freshValue(store, indicatorRight, now: now) ?? 0) != 0
+        let positionLost = paths.latitude.map { store.read($0)?.state(now: now) != .fresh } ?? false
+        let (_, acceleration) = trend()
+        if attention.update(motion: next, previous: previous, speedKmh: freshValue(store, paths.speed, now: now),
+                            acceleration: acceleration, steeringDegrees: freshValue(store, steeringPath, now: now),
+                            indicator: indicator, positionLost: positionLost, now: now) || output.attention == nil {
+            output.attentionWord.store(attention.current.code, ordering: .relaxed)
+        }
     }
 
     /// Range from consumption, for cars that give a level but no range: the level used over the

@@ -179,7 +179,12 @@ public struct MappingFile: Sendable {
                     case "energy_low_percent": file.context.energyLowPercent = f
                     case "break_after_min": file.context.breakAfterSeconds = f * 60
                     case "break_min_stop_min": file.context.breakMinimumSeconds = f * 60
-                    default: fail(k, "context: unknown key '\(k.string ?? "")' (expected energy_low_percent, break_after_min, break_min_stop_min)")
+                    case "attention_hold_s": file.context.attention.holdSeconds = f
+                    case "hard_accel_mps2": file.context.attention.hardAccelerationMps2 = f
+                    case "steering_turn_deg": file.context.attention.steeringTurnDegrees = f
+                    case "high_speed_kmh": file.context.attention.highSpeedKmh = f
+                    case "just_started_s": file.context.attention.justStartedSeconds = f
+                    default: fail(k, "context: unknown key '\(k.string ?? "")' (expected energy_low_percent, break_after_min, break_min_stop_min, attention_hold_s, hard_accel_mps2, steering_turn_deg, high_speed_kmh, just_started_s)")
                     }
                 }
             case "stale_factor":

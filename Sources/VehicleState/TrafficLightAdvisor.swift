@@ -52,6 +52,10 @@ public enum TrafficLightAdvisor {
         public var speedRangeKmh: (min: Double, max: Double)?
         public var window: Window?
         public var explanation: String
+        /// The driver's workload is high (a manoeuvre): say nothing now, or one short sentence.
+        public var doNotDisturb = false
+        /// Why (the attention reasons), when `doNotDisturb`.
+        public var attentionReasons: [String] = []
     }
 
     public enum Refusal: Error, Equatable {
@@ -99,8 +103,15 @@ public enum TrafficLightAdvisor {
         guard request.minimumSpeedKmh >= 0, request.speedLimitKmh.map({ $0 > request.minimumSpeedKmh }) ?? true else {
             return .failure(.invalid("speed_limit_kmh must be above min_speed_kmh"))
         }
-        return .success(advise(request, windows: windows, speedKmh: speed, latitude: location.latitude,
-                               longitude: location.longitude, heading: location.heading))
+        var answer = advise(request, windows: windows, speedKmh: speed, latitude: location.latitude,
+                            longitude: location.longitude, heading: location.heading)
+        if let attention = context.attention.value, attention.level == .high {
+            answer.doNotDisturb = true
+            answer.attentionReasons = attention.reasons.map(\.rawValue)
+            answer.explanation = "Do not disturb: the driver is busy (\(answer.attentionReasons.joined(separator: ", "))); "
+                + "give this advice only when attention allows, or in one short sentence. " + answer.explanation
+        }
+        return .success(answer)
     }
 
     static func describe(_ state: ValueState, _ age: Double?, _ reason: String? = nil) -> String {

@@ -71,6 +71,8 @@ public struct ContextSettings: Sendable, Equatable {
     public var breakAfterSeconds: Double = 2 * 3600
     /// A stop at least this long is a break, seconds.
     public var breakMinimumSeconds: Double = 15 * 60
+    /// The attention rules' thresholds.
+    public var attention = AttentionSettings()
     public init() {}
 }
 

@@ -67,4 +67,21 @@ final class TrafficLightAdvisorTests: XCTestCase {
         XCTAssertTrue(m.contains("position is stale"), m)
         XCTAssertTrue(m.contains("4.2"), m)
     }
+
+    func testAdviceDuringAManoeuvreSaysDoNotDisturb() {
+        let speed = DrivingContext.Part<Double>(value: 20, state: .fresh, ageSeconds: 0.01)
+        let location = DrivingContext.Part<DrivingContext.Location>(value: .init(latitude: here.lat, longitude: here.lon, heading: 0),
+                                                                    state: .fresh, ageSeconds: 0.05)
+        var c = DrivingContext(time: CANTimestamp(totalNanoseconds: 0), speed: speed, location: location,
+                               gear: .init(value: nil, state: .unavailable, ageSeconds: nil), motion: .moving,
+                               accelerationTrend: .steady, acceleration: 0, distanceKm: 0)
+        guard case .success(let calm) = TrafficLightAdvisor.advise(request(windows: [.init(start: 0, end: 60)]), context: c) else { return XCTFail() }
+        XCTAssertFalse(calm.doNotDisturb)
+        c.attention = .init(value: Attention(level: .high, reasons: [.turning]), state: .fresh, ageSeconds: 0.01)
+        guard case .success(let busy) = TrafficLightAdvisor.advise(request(windows: [.init(start: 0, end: 60)]), context: c) else { return XCTFail() }
+        XCTAssertTrue(busy.doNotDisturb)
+        XCTAssertEqual(busy.attentionReasons, ["turning"])
+        XCTAssertTrue(busy.explanation.hasPrefix("Do not disturb"), busy.explanation)
+        XCTAssertEqual(busy.advice, calm.advice, "the advice itself is the same; only when to give it changes")
+    }
 }

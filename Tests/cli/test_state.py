@@ -70,3 +70,23 @@ def test_energy_environment_cabin_and_trip_follow_the_demo_drive(vg, tmp_path):
     rows = [json.loads(l) for l in vg("state", "--mapping", short, LOG, check=0).stdout.splitlines()]
     recommended = [i for i, r in enumerate(rows) if r["trip"].get("break_recommended")]
     assert recommended and 30 <= min(recommended) <= 40, recommended
+
+
+def test_attention_rises_in_manoeuvres_and_falls_at_a_red_light(vg):
+    rows = [json.loads(l) for l in vg("state", "--mapping", MAPPING, LOG, check=0).stdout.splitlines()]
+    att = [r["attention"] for r in rows]
+    assert att[1] == {"state": "unavailable"} or att[1]["level"] == "low"
+    # Reversing out of the space (3.5-9.5 s): high.
+    assert any(a.get("level") == "high" and "reversing" in a["reasons"] for a in att[4:10]), att[4:10]
+    # Cruising at 50 km/h (23-29 s): low, a good moment to talk.
+    assert att[25]["level"] == "low" and att[25]["interruptible"] is True, att[25]
+    # Waiting at the red light (29.5-39.5 s), once the stop held 3 s: low and interruptible.
+    assert all(a["level"] == "low" and a["interruptible"] for a in att[33:37]), att[33:37]
+    # The right turn at 15 km/h (41-45.8 s): high, turning.
+    assert any(a["level"] == "high" and "turning" in a["reasons"] for a in att[41:47]), att[41:47]
+    # In the tunnel (50.5-58.5 s) the position is lost: at least medium.
+    assert any("gnss_lost" in a["reasons"] and a["level"] != "low" for a in att[52:58]), att[52:58]
+    # Levels change no more often than the hold allows: no flicker second to second.
+    levels = [a.get("level") for a in att]
+    changes = sum(1 for x, y in zip(levels, levels[1:]) if x != y)
+    assert changes < 20, levels
