@@ -60,16 +60,15 @@ public struct FramePath: FrameSink {
             feed.markContextChanged()
             feed.signal()
         case .changed:
-            var contextInput = false, speedChanged = false
+            var contextInput = false, speedChanged = false, shown = false
             for i in 0..<result.changedCount {
                 let p = Int(engine.changedPaths[i])
                 feed.markChanged(p)
                 if tracker.isInput(p) { contextInput = true; if p == speedPath { speedChanged = true } }
+                else if tracker.isShownInput(p) { shown = true }
             }
-            if contextInput {
-                tracker.update(store: store, speedChanged: speedChanged, now: f.timestamp)
-                feed.markContextChanged()
-            }
+            if contextInput { tracker.update(store: store, speedChanged: speedChanged, now: f.timestamp) }
+            if contextInput || shown { feed.markContextChanged() }
             feed.signal()
         }
     }

@@ -131,9 +131,10 @@ public struct ContextPaths: Sendable {
     public var status: StatusPaths
     public var settings: ContextSettings
 
-    /// The paths the context is made of: when none of them changed, neither did the context.
+    /// The paths the context is made of: when none of them changed, neither did the context
+    /// (`status.inputs` too, for energy, environment and cabin).
     public var inputs: [Int] {
-        [speed, latitude, longitude, heading, altitude, accuracy, currentGear, selectedGear, parkLock].compactMap { $0 } + status.inputs
+        [speed, latitude, longitude, heading, altitude, accuracy, currentGear, selectedGear, parkLock].compactMap { $0 }
     }
 }
 

@@ -102,7 +102,8 @@ public struct DrivingContextTracker: Sendable {
     public let paths: ContextPaths
     public let output: TrackedContext
     /// Per mapped path: whether the context is made from it.
-    let isInputPath: [Bool]
+    /// Per mapped path: 1 the tracker works from it, 2 only the context's JSON shows it, 0 neither.
+    let isInputPath: [UInt8]
     var motion: DrivingContext.Motion = .unknown
     var distanceKm = 0.0
     var lastSpeed: (time: Int64, kmh: Double)?
@@ -126,6 +127,7 @@ public struct DrivingContextTracker: Sendable {
     var levelMark: (level: Double, distance: Double)?
     var nextLevelCheckKm = 0.0
     var attention: AttentionTracker
+    var lastAttention: Int64 = .min / 2
     let steeringPath: Int?, indicatorLeft: Int?, indicatorRight: Int?
 
     /// Hysteresis, km/h: moving above 2, stopped again below 0.5, so it does not flicker at 0.
@@ -147,15 +149,23 @@ public struct DrivingContextTracker: Sendable {
         steeringPath = mapping.pathIndex("Vehicle.Chassis.SteeringWheel.Angle")
         indicatorLeft = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Left.IsSignaling")
         indicatorRight = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Right.IsSignaling")
-        var inputs = [Bool](repeating: false, count: mapping.paths.count)
-        for p in paths.inputs + status.inputs + [steeringPath, indicatorLeft, indicatorRight].compactMap({ $0 }) { inputs[p] = true }
+        // Motion, distance, trend, trip and attention move with the speed, gear and position;
+        // steering and indicators are read when they do. Energy, environment and cabin are
+        // read by readers: their changes only mark the context changed.
+        var inputs = [UInt8](repeating: 0, count: mapping.paths.count)
+        for p in status.inputs + [steeringPath, indicatorLeft, indicatorRight].compactMap({ $0 }) { inputs[p] = 2 }
+        for p in paths.inputs where !status.inputs.contains(p) { inputs[p] = 1 }
         isInputPath = inputs
         speedTimes = Array(repeating: 0, count: Self.ringCapacity)
         speedValues = Array(repeating: 0, count: Self.ringCapacity)
     }
 
     /// Whether path `path` (index into the mapping's paths) is one the context is made of.
-    @inline(__always) public func isInput(_ path: Int) -> Bool { isInputPath[path] }
+    @inline(__always) public func isInput(_ path: Int) -> Bool { isInputPath[path] == 1 }
+
+    /// Whether a change of path `path` changes the context without the tracker having to run
+    /// (energy, environment, cabin, steering, indicators).
+    @inline(__always) public func isShownInput(_ path: Int) -> Bool { isInputPath[path] == 2 }
 
     /// After a frame at `now` (frame time, ns) changed some of the context's inputs;
     /// `speedChanged` when one of them was the speed.
@@ -173,7 +183,11 @@ public struct DrivingContextTracker: Sendable {
         }
         let next = nextMotion(store, now: now)
         updateTrip(from: motion, to: next, now: now)
-        updateAttention(store, from: motion, to: next, now: now)
+        // Attention: at most every 100 ms of frame time, and whenever the motion changes.
+        if next != motion || now - lastAttention >= 100_000_000 {
+            lastAttention = now
+            updateAttention(store, from: motion, to: next, now: now)
+        }
         if distanceKm >= nextLevelCheckKm { estimateRange(store) }
         if next != motion {
             motion = next
