@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
+import HTTPTypes
 import Logging
 import NIOCore
 import Prometheus
@@ -74,6 +75,26 @@ public final class AssistantServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
         router.get("/v1/context") { _, _ in Self.json(view.contextJSON()) }
+        router.get("/v1/events") { request, _ in
+            let afterText = request.uri.queryParameters["after"].map(String.init)
+            let limitText = request.uri.queryParameters["limit"].map(String.init)
+            guard let after = afterText == nil ? 0 : UInt64(afterText!) else {
+                return Self.error(.badRequest, "after must be an event id (a whole number), not '\(afterText ?? "")'")
+            }
+            guard let limit = limitText == nil ? VehicleEventLog.capacity : Int(limitText!), (1...VehicleEventLog.capacity).contains(limit) else {
+                return Self.error(.badRequest, "limit must be 1 to \(VehicleEventLog.capacity), not '\(limitText ?? "")'")
+            }
+            return Self.json(view.eventsJSON(after: after, limit: limit))
+        }
+        router.get("/v1/events/stream") { request, _ in
+            // Resumes after Last-Event-ID (or ?after=ID); otherwise only events from now on.
+            let resume = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { UInt64($0) }
+                ?? request.uri.queryParameters["after"].flatMap { UInt64(String($0)) }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                            body: ResponseBody { writer in
+                                try await Self.streamEvents(view: view, metrics: metrics, after: resume, writer: &writer)
+                            })
+        }
         router.get("/v1/signals") { request, _ in
             let prefix = request.uri.queryParameters["prefix"].map(String.init)
             let paths = view.paths(under: prefix)
@@ -145,6 +166,37 @@ public final class AssistantServer: Sendable {
         for await batch in changes {
             if batch.contextChanged { try await send(&writer) }
             else if batch.isHeartbeat { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+        }
+        try await writer.finish(nil)
+    }
+
+    /// Server-Sent Events of the vehicle events (`event: vehicle-event`, `id:` the event id), as
+    /// they happen; a comment line every 15 s keeps proxies from closing it.
+    static func streamEvents(view: VehicleView, metrics: GatewayMetrics, after: UInt64?, writer: inout any ResponseBodyWriter) async throws {
+        metrics.adjust(.sse, by: 1)
+        defer { metrics.adjust(.sse, by: -1) }
+        let log = view.state.tracked.events
+        let changes = view.state.feed.subscribe(.contextOnly, minimumInterval: .milliseconds(20), heartbeat: .seconds(15))
+        defer { changes.cancel() }
+        var last = after ?? log.lastID
+        func send(_ writer: inout any ResponseBodyWriter) async throws {
+            let events = log.events(after: last)
+            guard !events.isEmpty else { return }
+            var out = TextBuffer(capacity: 128 * events.count)
+            for e in events {
+                out.append("event: vehicle-event\nid: ")
+                out.appendDecimal(e.id)
+                out.append("\ndata: ")
+                VehicleView.appendEventJSON(e, to: &out)
+                out.append("\n\n")
+            }
+            last = events.last!.id
+            try await writer.write(ByteBuffer(bytes: out.bytes))
+        }
+        try await writer.write(ByteBuffer(string: ": vehicle events\n\n"))
+        try await send(&writer)
+        for await batch in changes {
+            if batch.isHeartbeat { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) } else { try await send(&writer) }
         }
         try await writer.finish(nil)
     }

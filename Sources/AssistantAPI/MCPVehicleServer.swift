@@ -12,6 +12,7 @@ public struct MCPVehicleServer: Sendable {
     public let metrics: GatewayMetrics
     public static let contextURI = "vehicle://context"
     public static let signalsURI = "vehicle://signals"
+    public static let eventsURI = "vehicle://events"
     /// Update notifications for one subscriber go out at most this often (coalesced).
     static let minimumNotifyInterval: Duration = .milliseconds(100)
 
@@ -34,6 +35,16 @@ public struct MCPVehicleServer: Sendable {
              inputSchema: .object(["type": "object",
                                    "properties": .object(["path": .object(["type": "string", "description": "A VSS path, dot-separated, e.g. Vehicle.Speed"])]),
                                    "required": .array(["path"]), "additionalProperties": false]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        Tool(name: "recent_events",
+             title: "Recent vehicle events",
+             description: "The latest moments worth acting on, oldest first, each with its id and time: parked, departed, stopped (at a light or in traffic), tunnel_entered / gnss_restored (no position meanwhile), energy_low (suggest a fuel or charging stop), break_recommended (suggest a rest stop), door_opened_while_moving (safety first), hard_braking (hold non-urgent talk). Optionally only those after an id you already have.",
+             inputSchema: .object(["type": "object",
+                                   "properties": .object([
+                                       "limit": .object(["type": "integer", "minimum": 1, "maximum": 256, "description": "At most this many (the newest); default 20"]),
+                                       "after": .object(["type": "integer", "minimum": 0, "description": "Only events with a larger id"]),
+                                   ]),
+                                   "required": .array([]), "additionalProperties": false]),
              annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
         Tool(name: "list_signals",
              title: "List vehicle signals",
@@ -89,7 +100,7 @@ public struct MCPVehicleServer: Sendable {
                                                 minimumInterval: Self.minimumNotifyInterval, heartbeat: .seconds(10))
         @Sendable func listen(to uris: Set<String>) {
             changes.update { interest in
-                interest.context = uris.contains(Self.contextURI)
+                interest.context = uris.contains(Self.contextURI) || uris.contains(Self.eventsURI)
                 interest.paths = uris.contains(Self.signalsURI) ? nil : PathSet(count: 0)
                 interest.states = uris.contains(Self.signalsURI)
             }
@@ -100,6 +111,9 @@ public struct MCPVehicleServer: Sendable {
             .init(resources: [
                 Resource(name: "driving_context", uri: Self.contextURI, title: "Driving context",
                          description: "Speed, location, gear and motion now, each with its state and age (JSON). Subscribe for updates.",
+                         mimeType: "application/json"),
+                Resource(name: "events", uri: Self.eventsURI, title: "Vehicle events",
+                         description: "The latest vehicle events (parked, departed, stopped, tunnel_entered, gnss_restored, energy_low, break_recommended, door_opened_while_moving, hard_braking) with ids and times (JSON). Subscribe to be told when one happens.",
                          mimeType: "application/json"),
                 Resource(name: "signals", uri: Self.signalsURI, title: "All vehicle signals",
                          description: "Every mapped VSS signal with value, unit, timestamp and state (JSON).", mimeType: "application/json"),
@@ -118,6 +132,7 @@ public struct MCPVehicleServer: Sendable {
         await server.withMethodHandler(ReadResource.self) { params in
             switch params.uri {
             case Self.contextURI: return .init(contents: [.text(view.contextJSON(), uri: Self.contextURI, mimeType: "application/json")])
+            case Self.eventsURI: return .init(contents: [.text(view.eventsJSON(limit: 50), uri: Self.eventsURI, mimeType: "application/json")])
             case Self.signalsURI:
                 return .init(contents: [.text(view.signalsJSON(view.paths(under: nil)), uri: Self.signalsURI, mimeType: "application/json")])
             case let uri where uri.hasPrefix(Self.signalsURI + "/"):
@@ -126,11 +141,11 @@ public struct MCPVehicleServer: Sendable {
                 guard !branch.isEmpty, !indices.isEmpty else { throw MCPError.invalidParams(view.unknownPathMessage(branch)) }
                 return .init(contents: [.text(view.signalsJSON(indices), uri: uri, mimeType: "application/json")])
             default:
-                throw MCPError.invalidParams("unknown resource '\(params.uri)'; resources are \(Self.contextURI), \(Self.signalsURI) and \(Self.signalsURI)/{path}")
+                throw MCPError.invalidParams("unknown resource '\(params.uri)'; resources are \(Self.contextURI), \(Self.eventsURI), \(Self.signalsURI) and \(Self.signalsURI)/{path}")
             }
         }
         await server.withMethodHandler(ResourceSubscribe.self) { params in
-            guard params.uri == Self.contextURI || params.uri == Self.signalsURI else {
+            guard params.uri == Self.contextURI || params.uri == Self.signalsURI || params.uri == Self.eventsURI else {
                 throw MCPError.invalidParams("unknown resource '\(params.uri)'")
             }
             listen(to: subscribed.withLock { $0.insert(params.uri); return $0 })
@@ -146,10 +161,16 @@ public struct MCPVehicleServer: Sendable {
         Task { [weak server] in
             metrics.adjust(.mcp, by: 1)
             defer { metrics.adjust(.mcp, by: -1); changes.cancel() }
+            var lastEvent = view.state.tracked.events.lastID
             for await batch in changes {
                 guard let server else { return }
                 let uris = subscribed.withLock { $0 }
                 do {
+                    let newest = view.state.tracked.events.lastID
+                    if newest != lastEvent, uris.contains(Self.eventsURI) {
+                        try await server.notify(ResourceUpdatedNotification.message(.init(uri: Self.eventsURI)))
+                    }
+                    lastEvent = newest
                     if batch.contextChanged, uris.contains(Self.contextURI) {
                         try await server.notify(ResourceUpdatedNotification.message(.init(uri: Self.contextURI)))
                     }
@@ -178,6 +199,17 @@ public struct MCPVehicleServer: Sendable {
             guard case .string(let path) = v else { return fail("argument 'path' must be a string") }
             guard let i = view.index(of: path) else { return fail(view.unknownPathMessage(path)) }
             return ok(view.signalJSON(i))
+        case "recent_events":
+            var limit = 20, after: UInt64 = 0
+            if let v = arguments["limit"] {
+                guard case .int(let n) = v, (1...VehicleEventLog.capacity).contains(n) else { return fail("argument 'limit' must be an integer from 1 to \(VehicleEventLog.capacity)") }
+                limit = n
+            }
+            if let v = arguments["after"] {
+                guard case .int(let n) = v, n >= 0 else { return fail("argument 'after' must be an event id (an integer, 0 or more)") }
+                after = UInt64(n)
+            }
+            return ok(view.eventsJSON(after: after, limit: limit))
         case "list_signals":
             var prefix: String?
             if let v = arguments["prefix"] {
@@ -197,7 +229,7 @@ public struct MCPVehicleServer: Sendable {
                 }
             }
         default:
-            return fail("unknown tool '\(name)'; tools are get_driving_context, get_signal, list_signals, advise_traffic_light")
+            return fail("unknown tool '\(name)'; tools are get_driving_context, get_signal, list_signals, recent_events, advise_traffic_light")
         }
     }
 

@@ -60,6 +60,35 @@ public final class VehicleView: Sendable {
     /// The driving context now, precision applied.
     public func context() -> DrivingContext { precision.apply(state.context()) }
 
+    /// `{"events": [{"id": 3, "event": "departed", "time": 1700000004.512, "time_iso": "..."}, ...], "last_id": 3}`:
+    /// the events after `after`, oldest first, at most `limit` (the newest).
+    public func eventsJSON(after: UInt64 = 0, limit: Int = VehicleEventLog.capacity) -> String {
+        let events = state.tracked.events.events(after: after, limit: limit)
+        var out = TextBuffer(capacity: 64 + 96 * events.count)
+        out.append("{\"events\": [")
+        for (k, e) in events.enumerated() {
+            if k > 0 { out.append(", ") }
+            Self.appendEventJSON(e, to: &out)
+        }
+        out.append("], \"last_id\": ")
+        out.appendDecimal(events.last?.id ?? state.tracked.events.lastID)
+        out.append("}\n")
+        return out.string
+    }
+
+    /// One event: `{"id": 3, "event": "departed", "time": 1700000004.512, "time_iso": "2023-11-14T22:13:24.512Z"}`.
+    public static func appendEventJSON(_ e: VehicleEvent, to out: inout TextBuffer) {
+        out.append("{\"id\": ")
+        out.appendDecimal(e.id)
+        out.append(", \"event\": \"")
+        out.append(e.kind.name)
+        out.append("\", \"time\": ")
+        out.appendTimestamp(CANTimestamp(totalNanoseconds: e.timestampNanoseconds, fractionDigits: 3), minimumSecondsDigits: 1)
+        out.append(", \"time_iso\": ")
+        out.appendJSONString(ValueFormat.iso8601(nanoseconds: e.timestampNanoseconds))
+        out.append("}")
+    }
+
     public func contextJSON() -> String {
         var out = TextBuffer(capacity: 512)
         context().appendJSON(to: &out)

@@ -18,6 +18,8 @@ public final class TrackedContext: @unchecked Sendable {
     let estimatedRangeBits = UnsafeAtomic<UInt64>.create(Double.nan.bitPattern)
     /// `Attention.code`; UInt32.max while unknown (no speed yet).
     let attentionWord = UnsafeAtomic<UInt32>.create(.max)
+    /// Moments an assistant can act on (parked, departed, tunnel entered, ...).
+    public let events = VehicleEventLog()
 
     public init() {}
 
@@ -128,6 +130,9 @@ public struct DrivingContextTracker: Sendable {
     var nextLevelCheckKm = 0.0
     var attention: AttentionTracker
     var lastAttention: Int64 = .min / 2
+    // Edges the events are made of.
+    var announcedPark = true
+    var positionWasLost = false, energyWasLow = false, breakWasDue = false, doorWasOpenMoving = false, wasBrakingHard = false
     let steeringPath: Int?, indicatorLeft: Int?, indicatorRight: Int?
 
     /// Hysteresis, km/h: moving above 2, stopped again below 0.5, so it does not flicker at 0.
@@ -190,6 +195,9 @@ public struct DrivingContextTracker: Sendable {
         }
         if distanceKm >= nextLevelCheckKm { estimateRange(store) }
         if next != motion {
+            // Parked after moving (not the state the car was found in at start).
+            if next == .parked, !announcedPark { announcedPark = true; output.events.append(.parked, at: now) }
+            if next == .stopped, motion == .moving || motion == .reversing { output.events.append(.stopped, at: now) }
             motion = next
             output.store(motion: next)
         }
@@ -217,6 +225,8 @@ public struct DrivingContextTracker: Sendable {
                 tripStops = 0
                 output.tripDistanceStartBits.store(distanceKm.bitPattern, ordering: .relaxed)
                 output.tripStartWord.store(now, ordering: .relaxed)
+                output.events.append(.departed, at: now)
+                announcedPark = false
             } else if haltedSince != 0, Double(now - haltedSince) / 1e9 >= settings.breakMinimumSeconds {
                 tripDrivingAtBreak = tripDriving
             }
@@ -244,11 +254,35 @@ public struct DrivingContextTracker: Sendable {
         let indicator = (freshValue(store, indicatorLeft, now: now) ?? 0) != 0 || (freshValue(store, indicatorRight, now: now) ?? 0) != 0
         let positionLost = paths.latitude.map { store.read($0)?.state(now: now) != .fresh } ?? false
         let (_, acceleration) = trend()
+        noteEvents(store, motion: next, positionLost: positionLost, acceleration: acceleration, now: now)
         if attention.update(motion: next, previous: previous, speedKmh: freshValue(store, paths.speed, now: now),
                             acceleration: acceleration, steeringDegrees: freshValue(store, steeringPath, now: now),
                             indicator: indicator, positionLost: positionLost, now: now) || output.attention == nil {
             output.attentionWord.store(attention.current.code, ordering: .relaxed)
         }
+    }
+
+    /// Events from edges seen at the attention's pace (every 100 ms of frame time): the position
+    /// lost while moving and found again, energy falling below its threshold, a break falling
+    /// due, a door opened while moving, hard braking beginning.
+    mutating func noteEvents(_ store: VehicleStateStore, motion: DrivingContext.Motion, positionLost: Bool, acceleration: Double?, now: Int64) {
+        let moving = motion == .moving || motion == .reversing
+        if positionLost, moving, !positionWasLost { positionWasLost = true; output.events.append(.tunnelEntered, at: now) }
+        if !positionLost, positionWasLost { positionWasLost = false; output.events.append(.gnssRestored, at: now) }
+        if let p = status.fuelLevel, let level = store.read(p)?.value {
+            let low = level < settings.energyLowPercent
+            if low, !energyWasLow { output.events.append(.energyLow, at: now) }
+            energyWasLow = low
+        }
+        let due = tripStart != 0 && Double(tripDriving - tripDrivingAtBreak) / 1e9 >= settings.breakAfterSeconds
+        if due, !breakWasDue { output.events.append(.breakRecommended, at: now) }
+        breakWasDue = due
+        let doorOpen = moving && status.doors.contains { (store.read($0.path)?.value ?? 0) != 0 }
+        if doorOpen, !doorWasOpenMoving { output.events.append(.doorOpenedWhileMoving, at: now) }
+        doorWasOpenMoving = doorOpen
+        let braking = (acceleration ?? 0) <= -settings.attention.hardAccelerationMps2 && (moving || motion == .stopped)
+        if braking, !wasBrakingHard { output.events.append(.hardBraking, at: now) }
+        wasBrakingHard = braking
     }
 
     /// Range from consumption, for cars that give a level but no range: the level used over the
