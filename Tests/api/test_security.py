@@ -37,7 +37,7 @@ def test_token_is_required_on_http_websocket_and_mcp(gateway_factory):
         async with streamable_http_client(g.url + "/mcp", http_client=client) as streams:
             async with ClientSession(streams[0], streams[1]) as s:
                 await s.initialize()
-                assert len((await s.list_tools()).tools) == 4
+                assert {t.name for t in (await s.list_tools()).tools} >= {"get_driving_context", "recent_events", "advise_traffic_light"}
     asyncio.run(asyncio.wait_for(ws(), 60))
     assert g.alive()
 
