@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CSocketCAN", "CANBus"]),
         .testTarget(name: "IntegrityTests", dependencies: ["Integrity"], exclude: ["Fixtures"]),
         .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "Integrity", "DBC", "CANBus", "CANLog"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "VehicleState", "CANBus", "SocketCAN"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "VehicleState", "Integrity", "CANBus", "SocketCAN"]),
         .testTarget(name: "SimulateTests", dependencies: ["Simulate", "DBC", "CANBus"]),
         .testTarget(name: "AssistantAPITests", dependencies: ["AssistantAPI"]),
     ]

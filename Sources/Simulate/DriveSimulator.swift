@@ -102,7 +102,7 @@ public struct DriveSimulator {
                 bytes.withUnsafeMutableBytes { Self.steeringE2E.protect($0, counter: counter) }
                 if active.contains(where: { $0.kind == .crc }) { bytes[7] = ~bytes[7] }
             } else if ["VehicleSpeed", "Transmission"].contains(message.name), bytes.count == 8 {
-                bytes[7] = Self.crc8J1850(bytes[0..<7])
+                bytes[7] = UInt8(CRC.crc8SAEJ1850.compute(Array(bytes[0..<7])))
                 if active.contains(where: { $0.kind == .crc }) { bytes[7] = ~bytes[7] }
             }
             if !faults.faults.isEmpty { lastBytes[m] = bytes }
@@ -116,16 +116,6 @@ public struct DriveSimulator {
     /// The steering angle sensor's protection: E2E profile 1, data ID 0x0B0 (both bytes), CRC in
     /// byte 7, counter at bit 48 (as `DBC/demo_mapping.yaml` declares it).
     static let steeringE2E = E2EProfile1Config(dataID: 0x0B0, dataIDMode: .both, dataLength: 64, crcOffset: 56, counterOffset: 48)
-
-    /// SAE J1850 CRC-8 (poly 0x1D, init and final XOR 0xFF) over bytes 0–6.
-    static func crc8J1850(_ data: ArraySlice<UInt8>) -> UInt8 {
-        var crc: UInt8 = 0xFF
-        for b in data {
-            crc ^= b
-            for _ in 0..<8 { crc = crc & 0x80 != 0 ? (crc << 1) ^ 0x1D : crc << 1 }
-        }
-        return crc ^ 0xFF
-    }
 
     /// The signal values of frame `k` of a message: numbers, and labels for enumerations.
     mutating func signals(of name: String, _ k: Int) -> ([String: Double], [String: String]) {

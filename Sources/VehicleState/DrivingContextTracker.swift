@@ -130,6 +130,8 @@ public struct DrivingContextTracker: Sendable {
     var nextLevelCheckKm = 0.0
     var attention: AttentionTracker
     var lastAttention: Int64 = .min / 2
+    /// The trend's acceleration as last computed (per speed sample), for the attention rules.
+    var lastAcceleration: Double?
     // Edges the events are made of.
     var announcedPark = true
     var positionWasLost = false, energyWasLow = false, breakWasDue = false, doorWasOpenMoving = false, wasBrakingHard = false
@@ -184,6 +186,7 @@ public struct DrivingContextTracker: Sendable {
             lastSpeed = (now, e.value)
             appendSpeed(time: now, kmh: e.value)
             let (trend, acceleration) = self.trend()
+            lastAcceleration = acceleration
             output.store(trend: trend, acceleration: acceleration)
         }
         let next = nextMotion(store, now: now)
@@ -246,14 +249,12 @@ public struct DrivingContextTracker: Sendable {
     /// whether the position is current (see `Attention`).
     mutating func updateAttention(_ store: VehicleStateStore, from previous: DrivingContext.Motion, to next: DrivingContext.Motion, now: Int64) {
         guard next != .unknown else {
-            if attention.current != Attention(level: .low, reasons: []) || output.attention != nil {
-                output.attentionWord.store(.max, ordering: .relaxed)
-            }
+            output.attentionWord.store(.max, ordering: .relaxed)
             return
         }
         let indicator = (freshValue(store, indicatorLeft, now: now) ?? 0) != 0 || (freshValue(store, indicatorRight, now: now) ?? 0) != 0
         let positionLost = paths.latitude.map { store.read($0)?.state(now: now) != .fresh } ?? false
-        let (_, acceleration) = trend()
+        let acceleration = lastAcceleration
         noteEvents(store, motion: next, positionLost: positionLost, acceleration: acceleration, now: now)
         if attention.update(motion: next, previous: previous, speedKmh: freshValue(store, paths.speed, now: now),
                             acceleration: acceleration, steeringDegrees: freshValue(store, steeringPath, now: now),

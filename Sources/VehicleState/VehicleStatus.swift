@@ -25,10 +25,11 @@ public struct VehicleStatus: Sendable, Equatable {
         /// VSS names of open doors ("Row1.DriverSide"), and "Trunk".
         public var open: [String]
         /// Seat → belted, for the seats whose belt is mapped ("Row1.DriverSide": true).
-        public var belted: [(seat: String, belted: Bool)]
+        public var belted: [Belt]
 
-        public static func == (a: Cabin, b: Cabin) -> Bool {
-            a.open == b.open && a.belted.map(\.seat) == b.belted.map(\.seat) && a.belted.map(\.belted) == b.belted.map(\.belted)
+        public struct Belt: Sendable, Equatable {
+            public var seat: String
+            public var belted: Bool
         }
     }
 
@@ -113,7 +114,7 @@ extension VehicleStatus {
         var open: [String] = []
         for d in paths.doors where value(d.path) == 1 { open.append(d.name) }
         if value(paths.trunk) == 1 { open.append("Trunk") }
-        let belted = paths.belts.compactMap { b in value(b.path).map { (b.seat, $0 != 0) } }
+        let belted = paths.belts.compactMap { b in value(b.path).map { Cabin.Belt(seat: b.seat, belted: $0 != 0) } }
         if !paths.doors.isEmpty || !paths.belts.isEmpty, paths.doors.contains(where: { store.read($0.path) != nil })
             || paths.belts.contains(where: { store.read($0.path) != nil }) {
             status.cabin = part(Cabin(open: open, belted: belted), anchors: paths.doors.map(\.path) + paths.belts.map(\.path))

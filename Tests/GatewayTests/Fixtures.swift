@@ -1,4 +1,5 @@
 import Synchronization
+import Integrity
 import CANBus
 import Foundation
 @testable import Gateway
@@ -44,21 +45,11 @@ enum Fixtures {
     static func speedLine(_ kmh: Double, at t: Double, on iface: String = "vcan0") -> String {
         let raw = Int((kmh * 100).rounded())
         var bytes: [UInt8] = [UInt8(raw & 0xFF), UInt8(raw >> 8), 0x01, 0, 0, 0, speedCounter.wrappingAdd(1, ordering: .relaxed).newValue & 0x0F, 0]
-        bytes[7] = crc8J1850(bytes[0..<7])
+        bytes[7] = UInt8(CRC.crc8SAEJ1850.compute(Array(bytes[0..<7])))
         return String(format: "(%.6f) %@ 0D0#", t, iface) + bytes.map { String(format: "%02X", $0) }.joined()
     }
 
     static let speedCounter = Atomic<UInt8>(0)
-
-    /// SAE J1850 CRC-8 (poly 0x1D, init and final XOR 0xFF), as the demo car's ECUs send it.
-    static func crc8J1850(_ data: ArraySlice<UInt8>) -> UInt8 {
-        var crc: UInt8 = 0xFF
-        for b in data {
-            crc ^= b
-            for _ in 0..<8 { crc = crc & 0x80 != 0 ? (crc << 1) ^ 0x1D : crc << 1 }
-        }
-        return crc ^ 0xFF
-    }
 }
 
 /// A sink that records what reaches it, then passes each frame to the frame path.
