@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "IntegrityTests", dependencies: ["Integrity"], exclude: ["Fixtures"]),
         .testTarget(name: "VehicleStateTests", dependencies: ["VehicleState", "Integrity", "DBC", "CANBus", "CANLog"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "VehicleState", "Integrity", "CANBus", "SocketCAN"]),
-        .testTarget(name: "SimulateTests", dependencies: ["Simulate", "DBC", "CANBus"]),
+        .testTarget(name: "SimulateTests", dependencies: ["Simulate", "DBC", "CANBus", "VehicleState"]),
         .testTarget(name: "AssistantAPITests", dependencies: ["AssistantAPI"]),
     ]
 )

@@ -29,6 +29,21 @@ public struct MCPVehicleServer: Sendable {
              description: "The car's driving context now: speed (km/h), location (WGS84 latitude/longitude in degrees, heading in degrees clockwise from north, altitude in m), gear (label P/R/N/D or a gear number), motion (parked, stopped, moving, reversing or unknown), acceleration trend and distance driven (km); attention (the driver's workload low/medium/high with reasons such as reversing, turning, indicator, gnss_lost; interruptible: false means keep quiet or be brief until it is true); energy (fuel or charge level %, range km and whether the car estimated it, low: true means prefer stops where the car can refuel or charge), environment (outside temperature °C, dark, raining: null when the car does not say; cold, dark or rain favour indoor options), cabin (open doors, which seats are belted; an open door while moving is a safety matter first), and trip since leaving park (driving time, distance, average speed, stops, time since the last break of 15 min or more; break_recommended: true means suggest a rest stop). " + stateNote,
              inputSchema: .object(["type": "object", "properties": .object([:]), "required": .array([]), "additionalProperties": false]),
              annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        Tool(name: "get_trip",
+             title: "Trip so far",
+             description: "The trip since the car last left park and where the drive is now: driving time (s, stops at lights included), distance (km), average speed (km/h), stops, time since the last break (a stop of 15 min or more), break_recommended (true: the driver has driven long enough that a rest stop should be suggested — prefer places with food and toilets), and phase (parked, starting, driving, stopped_at_light, parking_search — slow driving with turns: offer parking help —, parking) with how long it has lasted (for_s). " + stateNote,
+             inputSchema: .object(["type": "object", "properties": .object([:]), "required": .array([]), "additionalProperties": false]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        Tool(name: "get_vehicle_status",
+             title: "Energy, weather and cabin",
+             description: "What to recommend around: energy (fuel or charge level %, range km, range_source: vehicle = the car's own estimate, estimated = from recent consumption; low: true → prefer stops where the car can refuel or charge, and do not suggest detours the range cannot cover), environment (outside temperature °C; raining with its source, wipers or rain_sensor; dark — rain, cold or dark favour indoor options and short walks), cabin (open doors and trunk, belted seats, occupied seats, unbelted: occupied seats whose belt is open — safety first, mention it before anything else; the number of occupied seats is how many people to plan for). " + stateNote,
+             inputSchema: .object(["type": "object", "properties": .object([:]), "required": .array([]), "additionalProperties": false]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        Tool(name: "can_interrupt_driver",
+             title: "May I talk to the driver now?",
+             description: "Whether the assistant may talk to the driver now (can_interrupt), from the driver's workload (attention low/medium/high and its reasons: reversing, turning, indicator, hard_braking, hard_accelerating, high_speed, gnss_lost, just_started) and the phase of the drive. When false: wait_s says about how long until it likely may, and wait_basis what that rests on (rule: a threshold of the workload rules; usual_length: how long such a manoeuvre usually lasts; null: no estimate, e.g. in a tunnel). Ask before any non-urgent suggestion; a stop at a red light is a good moment for something short.",
+             inputSchema: .object(["type": "object", "properties": .object([:]), "required": .array([]), "additionalProperties": false]),
+             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false)),
         Tool(name: "get_signal",
              title: "One vehicle signal",
              description: "The current value of one COVESA VSS signal, e.g. Vehicle.Speed (km/h) or Vehicle.CurrentLocation.Latitude (degrees), with its unit, timestamp, age in seconds and state. Use list_signals to see which paths exist. " + stateNote,
@@ -38,7 +53,7 @@ public struct MCPVehicleServer: Sendable {
              annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
         Tool(name: "recent_events",
              title: "Recent vehicle events",
-             description: "The latest moments worth acting on, oldest first, each with its id and time: parked, departed, stopped (at a light or in traffic), tunnel_entered / gnss_restored (no position meanwhile), energy_low (suggest a fuel or charging stop), break_recommended (suggest a rest stop), door_opened_while_moving (safety first), hard_braking (hold non-urgent talk). Optionally only those after an id you already have.",
+             description: "The latest moments worth acting on, oldest first, each with its id and time: parked, departed, stopped (at a light or in traffic), tunnel_entered / gnss_restored (no position meanwhile), energy_low (suggest a fuel or charging stop), break_recommended (suggest a rest stop), rain_started (prefer indoor options), door_opened_while_moving (safety first), hard_braking (hold non-urgent talk). Optionally only those after an id you already have.",
              inputSchema: .object(["type": "object",
                                    "properties": .object([
                                        "limit": .object(["type": "integer", "minimum": 1, "maximum": 256, "description": "At most this many (the newest); default 20"]),
@@ -55,7 +70,7 @@ public struct MCPVehicleServer: Sendable {
              annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false)),
         Tool(name: "advise_traffic_light",
              title: "Green-light speed advice",
-             description: "Given a traffic light's stop line position and its signal schedule, uses the car's live speed and position to answer: the distance to the stop line (m) and whether it is ahead, the time to arrive at the current speed (s), whether that falls in a green window, and the speed range (km/h, between min_speed_kmh and speed_limit_kmh) that would arrive on green, or advice to stop. Give the schedule either as current_phase (+ next_phases) or as green_windows. Refuses, with the reason, when speed or position is stale, invalid or unavailable.",
+             description: "Given a traffic light's stop line position and its signal schedule, uses the car's live speed and position to answer: the distance to the stop line (m) and whether it is ahead, the time to arrive at the current speed (s), whether that falls in a green window, and the speed range (km/h, between min_speed_kmh and speed_limit_kmh) that would arrive on green, or advice to stop. Give the schedule either as current_phase (+ next_phases) or as green_windows. The speed advice allows for the seconds it takes to tell the driver (announce_s, default 3), in which the car keeps its speed and the stop line comes closer. When the driver is busy (a manoeuvre) the answer says do_not_disturb. Refuses, with the reason, when speed or position is stale, invalid or unavailable.",
              inputSchema: .object([
                 "type": "object",
                 "properties": .object([
@@ -79,6 +94,7 @@ public struct MCPVehicleServer: Sendable {
                                                                 "required": .array(["start_s", "end_s"]), "additionalProperties": false])]),
                     "speed_limit_kmh": .object(["type": "number", "exclusiveMinimum": 0, "description": "Never advise above this speed (km/h)."]),
                     "min_speed_kmh": .object(["type": "number", "minimum": 0, "description": "Never advise below this speed (km/h); default 15."]),
+                    "announce_s": .object(["type": "number", "minimum": 0, "maximum": 30, "description": "Seconds it takes to tell the driver and for them to react (default 3): the advice is for the distance left after it."]),
                 ]),
                 "required": .array(["stop_line"]),
                 "additionalProperties": false,
@@ -91,7 +107,7 @@ public struct MCPVehicleServer: Sendable {
         let server = Server(
             name: "vehicle-gateway", version: "0.3.0", title: "Vehicle gateway",
             instructions: "Live driving context of this car from its CAN buses. Read-only. Check each value's state: only fresh values are current.",
-            capabilities: .init(resources: .init(subscribe: true, listChanged: false), tools: .init(listChanged: false)))
+            capabilities: .init(prompts: .init(listChanged: false), resources: .init(subscribe: true, listChanged: false), tools: .init(listChanged: false)))
         let subscribed = Mutex<Set<String>>([])
         let view = self.view
         // One change-feed subscription per session; what it listens to follows the resources
@@ -107,13 +123,20 @@ public struct MCPVehicleServer: Sendable {
         }
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: Self.tools) }
         await server.withMethodHandler(CallTool.self) { params in call(params.name, params.arguments ?? [:]) }
+        await server.withMethodHandler(ListPrompts.self) { _ in .init(prompts: MCPPrompts.prompts) }
+        await server.withMethodHandler(GetPrompt.self) { params in
+            switch MCPPrompts.get(params.name, params.arguments ?? [:], context: view.context()) {
+            case .success(let result): return result
+            case .failure(let e): throw MCPError.invalidParams(e.message)
+            }
+        }
         await server.withMethodHandler(ListResources.self) { _ in
             .init(resources: [
                 Resource(name: "driving_context", uri: Self.contextURI, title: "Driving context",
                          description: "Speed, location, gear and motion now, each with its state and age (JSON). Subscribe for updates.",
                          mimeType: "application/json"),
                 Resource(name: "events", uri: Self.eventsURI, title: "Vehicle events",
-                         description: "The latest vehicle events (parked, departed, stopped, tunnel_entered, gnss_restored, energy_low, break_recommended, door_opened_while_moving, hard_braking) with ids and times (JSON). Subscribe to be told when one happens.",
+                         description: "The latest vehicle events (parked, departed, stopped, tunnel_entered, gnss_restored, energy_low, break_recommended, rain_started, door_opened_while_moving, hard_braking) with ids and times (JSON). Subscribe to be told when one happens.",
                          mimeType: "application/json"),
                 Resource(name: "signals", uri: Self.signalsURI, title: "All vehicle signals",
                          description: "Every mapped VSS signal with value, unit, timestamp and state (JSON).", mimeType: "application/json"),
@@ -194,6 +217,12 @@ public struct MCPVehicleServer: Sendable {
         switch name {
         case "get_driving_context":
             return ok(view.contextJSON())
+        case "get_trip":
+            return ok(view.context().partsJSON([.trip, .phase]))
+        case "get_vehicle_status":
+            return ok(view.context().partsJSON([.energy, .environment, .cabin]))
+        case "can_interrupt_driver":
+            return ok(InterruptAdvice.advise(view.context(), settings: view.state.mapping.contextSettings.attention).json)
         case "get_signal":
             guard let v = arguments["path"] else { return fail("missing argument 'path' (a VSS path such as Vehicle.Speed)") }
             guard case .string(let path) = v else { return fail("argument 'path' must be a string") }
@@ -229,7 +258,7 @@ public struct MCPVehicleServer: Sendable {
                 }
             }
         default:
-            return fail("unknown tool '\(name)'; tools are get_driving_context, get_signal, list_signals, recent_events, advise_traffic_light")
+            return fail("unknown tool '\(name)'; tools are \(Self.tools.map(\.name).joined(separator: ", "))")
         }
     }
 
@@ -284,6 +313,10 @@ public struct MCPVehicleServer: Sendable {
             }
             if let limit = try number(a["speed_limit_kmh"], "speed_limit_kmh").get() { r.speedLimitKmh = limit }
             if let minimum = try number(a["min_speed_kmh"], "min_speed_kmh").get() { r.minimumSpeedKmh = minimum }
+            if let announce = try number(a["announce_s"], "announce_s").get() {
+                guard (0...30).contains(announce) else { throw ArgumentError(message: "announce_s must be from 0 to 30 seconds") }
+                r.announceSeconds = announce
+            }
             return .success(r)
         } catch let e as ArgumentError {
             return .failure(e)
@@ -314,7 +347,8 @@ public struct MCPVehicleServer: Sendable {
             if i > 0 { out.append(", ") }
             out.append("{\"start_s\": "); out.appendJSONNumber(w.start); out.append(", \"end_s\": "); out.appendJSONNumber(w.end); out.append("}")
         }
-        out.append("], \"do_not_disturb\": "); out.append(a.doNotDisturb ? "true" : "false")
+        out.append("], \"announce_s\": "); out.appendJSONNumber(a.announceSeconds)
+        out.append(", \"do_not_disturb\": "); out.append(a.doNotDisturb ? "true" : "false")
         out.append(", \"attention_reasons\": [")
         for (i, r) in a.attentionReasons.enumerated() { if i > 0 { out.append(", ") }; out.appendJSONString(r) }
         out.append("], \"explanation\": "); out.appendJSONString(a.explanation)

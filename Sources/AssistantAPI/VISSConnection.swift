@@ -20,6 +20,8 @@ actor VISSConnection {
         var filters: [VISSFilter]
         var lastSent: [Double?]
         var timer: Task<Void, Never>?
+        /// A subscription to `eventsPath`: the last event id sent.
+        var eventsAfter: UInt64? = nil
         var hasValueFilter: Bool {
             filters.contains { switch $0 { case .change, .range: return true; default: return false } }
         }
@@ -101,10 +103,38 @@ actor VISSConnection {
         outboxInput.yield(text)
     }
 
+    /// The vehicle events (parked, departed, rain_started, ...) as a VISS path: `get` gives the
+    /// latest ones, `subscribe` each new one, as data points whose value is the event's name.
+    static let eventsPath = "Vehicle.Private.Events"
+    static let eventsPerGet = 10
+
     func handle(_ text: String) {
         switch VISSRequest.parse(text) {
         case .failure(let f):
             sendError(f.error, action: f.action, requestId: f.requestId)
+        case .success(.get(Self.eventsPath, let filters, let requestId)):
+            guard filters.isEmpty else { sendError(.badRequest("\(Self.eventsPath) takes no filters"), action: "get", requestId: requestId); return }
+            let events = view.state.tracked.events.events(limit: Self.eventsPerGet)
+            guard !events.isEmpty else { sendError(.unavailable("no vehicle event has happened yet"), action: "get", requestId: requestId); return }
+            var out = TextBuffer(capacity: 256)
+            out.append("{\"action\": \"get\"")
+            Self.appendRequestId(requestId, &out)
+            out.append(", \"data\": ")
+            Self.appendEvents(events, &out)
+            Self.appendTs(&out)
+            send(out.string)
+        case .success(.subscribe(Self.eventsPath, let filters, let requestId)):
+            guard filters.isEmpty else { sendError(.badRequest("\(Self.eventsPath) takes no filters"), action: "subscribe", requestId: requestId); return }
+            guard subscriptions.count < limits.maxSubscriptionsPerConnection else {
+                sendError(.tooMany("at most \(limits.maxSubscriptionsPerConnection) subscriptions per connection"), action: "subscribe", requestId: requestId)
+                return
+            }
+            let id = String(nextID)
+            nextID += 1
+            subscriptions[id] = Subscription(paths: [], filters: [], lastSent: [], timer: nil, eventsAfter: view.state.tracked.events.lastID)
+            updateInterest()
+            metrics.adjust(.viss, by: 1)
+            send(Self.subscriptionReply("subscribe", id, requestId))
         case .success(.get(let path, let filters, let requestId)):
             switch resolve(path, filters) {
             case .failure(let e): sendError(e, action: "get", requestId: requestId)
@@ -184,7 +214,8 @@ actor VISSConnection {
     func updateInterest() {
         var wanted = PathSet(count: view.paths.count)
         for sub in subscriptions.values where sub.timer == nil { for p in sub.paths { wanted.insert(p) } }
-        changes.update { $0.paths = wanted }
+        let events = subscriptions.values.contains { $0.eventsAfter != nil }
+        changes.update { $0.paths = wanted; $0.context = events }
     }
 
     /// A batch from the change feed: each change-driven subscription sends its paths that have
@@ -192,7 +223,20 @@ actor VISSConnection {
     /// value's state turns (fresh → stale and back), so a client learns that a value stopped
     /// being current.
     func onChange(_ batch: ChangeBatch) {
-        for (id, sub) in subscriptions where sub.timer == nil {
+        for (id, sub) in subscriptions {
+            guard let after = sub.eventsAfter else { continue }
+            let events = view.state.tracked.events.events(after: after)
+            guard let last = events.last else { continue }
+            subscriptions[id]?.eventsAfter = last.id
+            var out = TextBuffer(capacity: 256)
+            out.append("{\"action\": \"subscription\", \"subscriptionId\": ")
+            out.appendJSONString(id)
+            out.append(", \"data\": ")
+            Self.appendEvents(events, &out)
+            Self.appendTs(&out)
+            send(out.string)
+        }
+        for (id, sub) in subscriptions where sub.timer == nil && sub.eventsAfter == nil {
             var readings: [(Int, VehicleView.Reading)] = []
             var updated = sub
             for (k, p) in sub.paths.enumerated() {
@@ -258,6 +302,24 @@ actor VISSConnection {
             out.append("\"}}")
         }
         if !single { out.append("]") }
+    }
+
+    /// `{"path": "Vehicle.Private.Events", "dp": [{"value": "departed", "ts": "...", "id": "3"}, ...]}`
+    static func appendEvents(_ events: [VehicleEvent], _ out: inout TextBuffer) {
+        out.append("{\"path\": \"")
+        out.append(eventsPath)
+        out.append("\", \"dp\": [")
+        for (k, e) in events.enumerated() {
+            if k > 0 { out.append(", ") }
+            out.append("{\"value\": \"")
+            out.append(e.kind.name)
+            out.append("\", \"ts\": ")
+            out.appendJSONString(ValueFormat.iso8601(nanoseconds: e.timestampNanoseconds))
+            out.append(", \"id\": \"")
+            out.appendDecimal(e.id)
+            out.append("\"}")
+        }
+        out.append("]}")
     }
 
     func sendError(_ e: VISSError, action: String?, requestId: String?) {

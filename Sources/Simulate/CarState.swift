@@ -19,7 +19,7 @@ struct CarState {
     var currentGear = 0, targetGear = 0
     var shiftDone: Double?
     var brake = false, pressure = 0.0, pedal = 0.0, rpm = 720.0, torque = 8.0
-    var running = true, locked = false
+    var running = true, locked = false, parkingBrake = true
     var lastMoving = -10.0
     var direction = "Standstill"
 
@@ -63,6 +63,7 @@ struct CarState {
 
         // Lever and gearbox.
         if t >= s.shiftP && s.shiftP > 0 { lever = "P" }
+        else if s.endReverse.contains(t) { lever = "R" }
         else if t >= s.shiftD { lever = "D" }
         else if t >= s.shiftN { lever = "N" }
         else if t >= s.shiftR { lever = "R" }
@@ -86,6 +87,7 @@ struct CarState {
         }
 
         // Pedals and engine.
+        parkingBrake = t < s.parkLockOff || (s.shiftP > 0 && t >= s.shiftP + 0.3)
         brake = speedChange < -0.25 || (!moving && s.lightStops.contains { $0.contains(t) }) || (!moving && t < s.shiftR + 0.9 && t > 2.2)
         let pedalTarget = brake ? 0 : speedChange > 0.05 ? 4 + 12 * speedChange + 0.2 * abs(kmh) : abs(kmh) > 2 ? 8 + 0.15 * abs(kmh) : 0
         pedal += (min(pedalTarget, 60) - pedal) * min(1, dt / 0.15)

@@ -20,6 +20,15 @@ public struct DriveScenario: Sendable {
     public internal(set) var tunnel = Window(start: 0, end: 0)
     public internal(set) var indicatorLeft: [Window] = []
     public internal(set) var indicatorRight: [Window] = []
+    /// Raining: the rain sensor sees it from `start`, ramping up over 20 s; the wipers follow.
+    public internal(set) var rain = Window(start: 0, end: 0)
+    /// A front passenger's seat is occupied from this moment (0: nobody gets in); the door opens
+    /// 1.5 s before and closes 1 s after, the belt is buckled 2.5 s after.
+    public internal(set) var passengerIn = 0.0
+    /// Reversing into the space at the end, with the lever in R (city drives).
+    public internal(set) var endReverse = Window(start: 0, end: 0)
+    /// The slow search for a parking space at the end, with turns (city drives).
+    public internal(set) var parkingSearch = Window(start: 0, end: 0)
     /// Seconds.
     public internal(set) var duration: Double = 0
     // Fixed moments of the start and the end.
@@ -27,8 +36,9 @@ public struct DriveScenario: Sendable {
     public internal(set) var shiftP = 0.0, parkLockOn = 0.0, engineOff = 0.0, doorOpen = 0.0, beltOff = 0.0
 
     /// The fixed 69 s drive: parked; reverse out (2.6–9.5 s); pull away and cruise at 50 km/h;
-    /// stop at a red light (29.5–39.5 s); a right turn at 15 km/h (41–45.8 s); a tunnel
-    /// without GNSS (50.5–58.5 s); slow to a stop (65.5 s), P (66.5 s), engine off, door opens.
+    /// stop at a red light (29.5–39.5 s) where a passenger gets in (seat occupied at 32 s); a
+    /// right turn at 15 km/h (41–45.8 s); rain from 46 s; a tunnel without GNSS (50.5–58.5 s);
+    /// slow to a stop (65.5 s), P (66.5 s), engine off, door opens.
     public static let scripted: DriveScenario = {
         var s = DriveScenario()
         let speeds: [(Double, Double)] = [(0, 0), (3.5, 0), (5.5, -5), (8, -5), (9.5, 0), (11, 0), (21, 50), (23, 50), (29.5, 0),
@@ -39,13 +49,16 @@ public struct DriveScenario: Sendable {
         s.tunnel = Window(start: 50.5, end: 58.5)
         s.indicatorLeft = [Window(start: 10.0, end: 14.0)]
         s.indicatorRight = [Window(start: 37.0, end: 45.5)]
+        s.passengerIn = 32.0
+        s.rain = Window(start: 46.0, end: 69.0)
         (s.shiftP, s.parkLockOn, s.engineOff, s.beltOff, s.doorOpen, s.duration) = (66.5, 66.7, 67.2, 67.8, 68.3, 69.0)
         return s
     }()
 
     init() {}
 
-    /// A city drive of about `minutes`, planned from `seed`.
+    /// A city drive of about `minutes`, planned from `seed`: a passenger gets in at the first red
+    /// light, rain starts at 45 % of the drive, and it ends searching for a space and reversing in.
     public init(seed: UInt64, minutes: Double) {
         var rng = SplitMix64(seed: seed)
         let end = max(1.5, minutes) * 60
@@ -58,7 +71,7 @@ public struct DriveScenario: Sendable {
         let tunnelLeg = 3
         // Legs until about 40 s before the end: accelerate, cruise (maybe turn), and stop at a
         // red light or roll on.
-        while t < end - 40 {
+        while t < end - 100 || leg == 0 {
             let cruise = leg == tunnelLeg ? 60.0 : [30.0, 40, 50, 50, 60][Int(rng.next() % 5)]
             let accel = cruise / 5.0  // about 5 km/h per second
             knots.append(Knot(t: t + accel, kmh: cruise))
@@ -71,6 +84,7 @@ public struct DriveScenario: Sendable {
             if leg != tunnelLeg, rng.next() % 2 == 0 {
                 // A turn at 15 km/h in the middle of the leg.
                 let left = rng.next() % 2 == 0
+                cruiseTime = max(cruiseTime, 24)  // room for the turn's knots before the leg ends
                 let at = t + cruiseTime / 2
                 knots.append(Knot(t: at - 4, kmh: cruise))
                 knots.append(Knot(t: at, kmh: 15))
@@ -87,15 +101,44 @@ public struct DriveScenario: Sendable {
                 knots.append(Knot(t: t + brake, kmh: 0))
                 let wait = 12 + Double(rng.next() % 30)
                 lightStops.append(Window(start: t + brake - 0.5, end: t + brake + wait))
+                if passengerIn == 0 { passengerIn = t + brake + 3 }  // a passenger gets in at the first red light
                 knots.append(Knot(t: t + brake + wait, kmh: 0))
                 t += brake + wait
             }
             leg += 1
         }
-        // Into a parking space: slow down, stop, P, engine off, door open.
-        let last = knots.last!.kmh
-        knots.append(Knot(t: t + max(3, last / 6), kmh: 0))
-        t += max(3, last / 6)
+        // Looking for a parking space: down to 12 km/h, around the block (three left turns at
+        // 10 km/h, the indicator on before each), then stop beside the space.
+        let v = knots.last!.kmh
+        let searchStart = t
+        knots.append(Knot(t: t + max(3, abs(v - 12) / 5), kmh: 12))
+        t += max(3, abs(v - 12) / 5)
+        for _ in 0..<3 {
+            knots.append(Knot(t: t + 8, kmh: 12))
+            t += 8
+            knots.append(Knot(t: t + 2, kmh: 10))
+            t += 2
+            turns.append(Turn(start: t, end: t + 6, degrees: 90))
+            indicatorLeft.append(Window(start: t - 3, end: t + 5))
+            knots.append(Knot(t: t + 6, kmh: 10))
+            t += 6
+            knots.append(Knot(t: t + 2, kmh: 12))
+            t += 2
+        }
+        knots.append(Knot(t: t + 6, kmh: 12))
+        t += 6
+        parkingSearch = Window(start: searchStart, end: t)
+        // Into the space: stop, R, reverse in with the wheel turned, stop, P, engine off, door open.
+        knots.append(Knot(t: t + 3, kmh: 0))
+        t += 3
+        lightStops.append(Window(start: t - 0.5, end: t + 1.5))
+        endReverse = Window(start: t + 0.5, end: t + 9)
+        knots.append(Knot(t: t + 1.5, kmh: 0))
+        knots.append(Knot(t: t + 3.5, kmh: -4))
+        knots.append(Knot(t: t + 6.5, kmh: -4))
+        turns.append(Turn(start: t + 2, end: t + 7, degrees: -25))
+        knots.append(Knot(t: t + 8, kmh: 0))
+        t += 8
         lightStops.append(Window(start: t - 0.5, end: t + 6))
         shiftP = t + 1
         parkLockOn = shiftP + 0.2
@@ -104,6 +147,7 @@ public struct DriveScenario: Sendable {
         doorOpen = shiftP + 1.8
         duration = shiftP + 2.5
         knots.append(Knot(t: duration, kmh: 0))
+        rain = Window(start: (end * 0.45).rounded(), end: duration)
     }
 
     /// Speed (km/h, negative in reverse) at `t`: smoothstep between the plan's knots.

@@ -159,14 +159,29 @@ public struct DriveSimulator {
                      "DaytimeRunningLights": on(c.running && !low), "AutoLightMode": "On"])
         case "Doors":
             let open = t < 0.8 || (s.doorOpen > 0 && t >= s.doorOpen)
+            let passengerDoor = s.passengerIn > 0 && t >= s.passengerIn - 1.5 && t < s.passengerIn + 1
+            let passengerBelt = s.passengerIn > 0 && t >= s.passengerIn + 2.5 && (s.beltOff == 0 || t < s.beltOff)
             let belt = t >= 1.8 && (s.beltOff == 0 || t < s.beltOff)
-            return ([:], ["DoorFrontLeftOpen": open ? "Open" : "Closed", "DoorFrontRightOpen": "Closed", "DoorRearLeftOpen": "Closed",
+            return ([:], ["DoorFrontLeftOpen": open ? "Open" : "Closed", "DoorFrontRightOpen": passengerDoor ? "Open" : "Closed", "DoorRearLeftOpen": "Closed",
                           "DoorRearRightOpen": "Closed", "TrunkOpen": "Closed", "HoodOpen": "Closed",
-                          "DriverSeatbeltBuckled": belt ? "Buckled" : "Unbuckled", "PassengerSeatbeltBuckled": "Unbuckled",
+                          "DriverSeatbeltBuckled": belt ? "Buckled" : "Unbuckled", "PassengerSeatbeltBuckled": passengerBelt ? "Buckled" : "Unbuckled",
                           "CentralLockState": c.locked ? "Locked" : "Unlocked"])
+        case "BodyStatus":
+            // The rain sensor ramps up over 20 s of rain; the wipers follow its reading.
+            let level = s.rain.contains(t) ? min(45, 45 * (t - s.rain.start) / 20) : 0
+            let rain = level > 0 ? level + (rng.uniform() - 0.5) * 2 : 0
+            let wiper = level >= 30 ? "Low" : level >= 6 ? "Interval" : "Off"
+            let passenger = s.passengerIn > 0 && t >= s.passengerIn
+            return (["RainIntensity": max(0, rain)],
+                    ["WiperFrontMode": wiper, "ParkingBrakeEngaged": c.parkingBrake ? "Engaged" : "Released",
+                     "SeatOccupiedDriver": t >= 0.9 ? "Occupied" : "Empty", "SeatOccupiedPassenger": passenger ? "Occupied" : "Empty",
+                     "SeatOccupiedRearLeft": "Empty", "SeatOccupiedRearRight": "Empty",
+                     "RearLeftSeatbeltBuckled": "Unbuckled", "RearRightSeatbeltBuckled": "Unbuckled"])
         case "ClusterInfo":
-            return (["Odometer": 12345.6 + c.distance / 1000, "AmbientTemperature": 7.5, "FuelLevel": 62.4 - c.distance / 10000,
-                     "RemainingRange": max(0, 538 - c.distance / 1000)], ["DisplayUnitsImperial": "Metric"])
+            // About 7 l/100 km from a 50 l tank: 0.14 % of the tank per km; the cluster's range follows.
+            let level = 62.4 - 0.14 * c.distance / 1000
+            return (["Odometer": 12345.6 + c.distance / 1000, "AmbientTemperature": 7.5, "FuelLevel": level,
+                     "RemainingRange": max(0, level / 0.14)], ["DisplayUnitsImperial": "Metric"])
         case "GNSSPosition":
             let (en, ee) = gnssError(t)
             return (["GNSSLatitude": c.latitude + en / 111_132.0,

@@ -82,6 +82,14 @@ public struct DrivingContext: Sendable, Equatable {
     public var trip: Part<Trip> = .unavailable
     /// The driver's workload now; its state is the speed's.
     public var attention: Part<Attention> = .unavailable
+    /// Where the car is in its drive, and for how long (s); its state is the speed's.
+    public var phase: Part<PhaseNow> = .unavailable
+
+    public struct PhaseNow: Sendable, Equatable {
+        public var phase: DrivingPhase
+        /// Seconds since this phase began (frame time).
+        public var seconds: Double
+    }
 
     public init(time: CANTimestamp, speed: Part<Double>, location: Part<Location>, gear: Part<Gear>, motion: Motion,
                 accelerationTrend: Trend, acceleration: Double?, distanceKm: Double) {
@@ -191,6 +199,10 @@ extension DrivingContext {
         context.status = VehicleStatus.read(store, paths.status, settings: paths.settings, estimatedRangeKm: tracked.estimatedRangeKm, now: now)
         if let attention = tracked.attention {
             context.attention = Part(value: attention, state: speed.state, ageSeconds: speed.ageSeconds)
+        }
+        if let (phase, since) = tracked.phase {
+            context.phase = Part(value: PhaseNow(phase: phase, seconds: max(0, Double(now - since) / 1e9)),
+                                 state: speed.state, ageSeconds: speed.ageSeconds)
         }
         if var trip = tracked.trip {
             trip.breakRecommended = trip.secondsSinceBreak >= paths.settings.breakAfterSeconds

@@ -12,10 +12,13 @@ import CANBus
 ///      "distance_km": 0.123,
 ///      "attention": {"level": "medium", "reasons": ["indicator"], "interruptible": false, "state": "fresh", "age_s": 0.012},
 ///      "energy": {"level_percent": 61.6, "range_km": 530, "range_source": "vehicle", "low": false, "state": "fresh", "age_s": 0.4},
-///      "environment": {"outside_temperature_c": 7.5, "dark": false, "raining": null, "state": "fresh", "age_s": 0.4},
-///      "cabin": {"open": [], "belted": {"Row1.DriverSide": true, "Row1.PassengerSide": false}, "state": "fresh", "age_s": 0.1},
+///      "environment": {"outside_temperature_c": 7.5, "dark": false, "raining": true, "raining_source": "wipers",
+///                      "state": "fresh", "age_s": 0.4},
+///      "cabin": {"open": [], "belted": {"Row1.DriverSide": true, "Row1.PassengerSide": false},
+///                "occupied": ["Row1.DriverSide", "Row1.PassengerSide"], "unbelted": ["Row1.PassengerSide"], "state": "fresh", "age_s": 0.1},
 ///      "trip": {"driving_time_s": 64.2, "distance_km": 0.38, "average_speed_kmh": 21.5, "stops": 2,
-///               "time_since_break_s": 64.2, "break_recommended": false, "state": "fresh", "age_s": 0.012}}
+///               "time_since_break_s": 64.2, "break_recommended": false, "state": "fresh", "age_s": 0.012},
+///      "phase": {"current": "stopped_at_light", "for_s": 4.2, "state": "fresh", "age_s": 0.012}}
 ///
 /// `state` is fresh, stale or unavailable; a stale part keeps its last value and says how old
 /// it is (`age_s`); an unavailable part has only `"state": "unavailable"`. Absent values are null.
@@ -60,63 +63,113 @@ extension DrivingContext {
         out.append("}\n")
     }
 
-    /// energy, environment, cabin and trip (after the original fields: readers of those see no change).
+    /// attention, energy, environment, cabin, trip and phase (after the original fields: readers of
+    /// those see no change).
     func appendStatus(to out: inout TextBuffer) {
+        for part in DerivedPart.allCases {
+            out.append(", ")
+            appendPart(part, to: &out)
+        }
+    }
+
+    /// The context's derived parts, each one JSON member.
+    public enum DerivedPart: String, CaseIterable, Sendable { case attention, energy, environment, cabin, trip, phase }
+
+    /// `"name": {...}` for one part.
+    public func appendPart(_ part: DerivedPart, to out: inout TextBuffer) {
         func number(_ v: Double?, _ scale: Double = 10) {
             if let v { out.appendJSONNumber((v * scale).rounded() / scale) } else { out.append("null") }
         }
         func bool(_ v: Bool?) { out.append(v.map { $0 ? "true" : "false" } ?? "null") }
-        out.append(", \"attention\": {")
-        if let a = attention.value {
-            out.append("\"level\": \""); out.append(a.level.rawValue)
-            out.append("\", \"reasons\": [")
-            for (k, r) in a.reasons.enumerated() { if k > 0 { out.append(", ") }; out.append("\""); out.append(r.rawValue); out.append("\"") }
-            out.append("], \"interruptible\": "); bool(a.interruptible)
-            out.append(", ")
+        func strings(_ list: [String]) {
+            out.append("[")
+            for (k, s) in list.enumerated() { if k > 0 { out.append(", ") }; out.appendJSONString(s) }
+            out.append("]")
         }
-        Self.appendState(attention.state, attention.ageSeconds, reason: nil, to: &out)
-        out.append("}, \"energy\": {")
-        if let e = status.energy.value {
-            out.append("\"level_percent\": "); number(e.levelPercent)
-            out.append(", \"range_km\": "); number(e.rangeKm)
-            out.append(", \"range_source\": ")
-            if let r = e.rangeSource { out.appendJSONString(r) } else { out.append("null") }
-            out.append(", \"low\": "); bool(e.low)
-            out.append(", ")
-        }
-        Self.appendState(status.energy.state, status.energy.ageSeconds, reason: status.energy.invalidReason, to: &out)
-        out.append("}, \"environment\": {")
-        if let e = status.environment.value {
-            out.append("\"outside_temperature_c\": "); number(e.outsideTemperatureC)
-            out.append(", \"dark\": "); bool(e.dark)
-            out.append(", \"raining\": "); bool(e.raining)
-            out.append(", ")
-        }
-        Self.appendState(status.environment.state, status.environment.ageSeconds, reason: status.environment.invalidReason, to: &out)
-        out.append("}, \"cabin\": {")
-        if let c = status.cabin.value {
-            out.append("\"open\": [")
-            for (k, name) in c.open.enumerated() { if k > 0 { out.append(", ") }; out.appendJSONString(name) }
-            out.append("], \"belted\": {")
-            for (k, b) in c.belted.enumerated() {
-                if k > 0 { out.append(", ") }
-                out.appendJSONString(b.seat); out.append(": "); bool(b.belted)
+        out.append("\"")
+        out.append(part.rawValue)
+        out.append("\": {")
+        switch part {
+        case .attention:
+            if let a = attention.value {
+                out.append("\"level\": \""); out.append(a.level.rawValue)
+                out.append("\", \"reasons\": ")
+                strings(a.reasons.map(\.rawValue))
+                out.append(", \"interruptible\": "); bool(a.interruptible)
+                out.append(", ")
             }
-            out.append("}, ")
+            Self.appendState(attention.state, attention.ageSeconds, reason: nil, to: &out)
+        case .energy:
+            if let e = status.energy.value {
+                out.append("\"level_percent\": "); number(e.levelPercent)
+                out.append(", \"range_km\": "); number(e.rangeKm)
+                out.append(", \"range_source\": ")
+                if let r = e.rangeSource { out.appendJSONString(r) } else { out.append("null") }
+                out.append(", \"low\": "); bool(e.low)
+                out.append(", ")
+            }
+            Self.appendState(status.energy.state, status.energy.ageSeconds, reason: status.energy.invalidReason, to: &out)
+        case .environment:
+            if let e = status.environment.value {
+                out.append("\"outside_temperature_c\": "); number(e.outsideTemperatureC)
+                out.append(", \"dark\": "); bool(e.dark)
+                out.append(", \"raining\": "); bool(e.raining)
+                out.append(", \"raining_source\": ")
+                if let r = e.rainingSource { out.appendJSONString(r) } else { out.append("null") }
+                out.append(", ")
+            }
+            Self.appendState(status.environment.state, status.environment.ageSeconds, reason: status.environment.invalidReason, to: &out)
+        case .cabin:
+            if let c = status.cabin.value {
+                out.append("\"open\": ")
+                strings(c.open)
+                out.append(", \"belted\": {")
+                for (k, b) in c.belted.enumerated() {
+                    if k > 0 { out.append(", ") }
+                    out.appendJSONString(b.seat); out.append(": "); bool(b.belted)
+                }
+                out.append("}, \"occupied\": ")
+                strings(c.occupied)
+                out.append(", \"unbelted\": ")
+                strings(c.unbelted)
+                out.append(", ")
+            }
+            Self.appendState(status.cabin.state, status.cabin.ageSeconds, reason: status.cabin.invalidReason, to: &out)
+        case .trip:
+            if let t = trip.value {
+                out.append("\"driving_time_s\": "); number(t.drivingSeconds)
+                out.append(", \"distance_km\": "); number(t.distanceKm, 1000)
+                out.append(", \"average_speed_kmh\": "); number(t.averageSpeedKmh)
+                out.append(", \"stops\": "); out.appendDecimal(Int64(t.stops))
+                out.append(", \"time_since_break_s\": "); number(t.secondsSinceBreak)
+                out.append(", \"break_recommended\": "); bool(t.breakRecommended)
+                out.append(", ")
+            }
+            Self.appendState(trip.state, trip.ageSeconds, reason: nil, to: &out)
+        case .phase:
+            if let p = phase.value {
+                out.append("\"current\": \""); out.append(p.phase.rawValue)
+                out.append("\", \"for_s\": "); number(p.seconds)
+                out.append(", ")
+            }
+            Self.appendState(phase.state, phase.ageSeconds, reason: nil, to: &out)
         }
-        Self.appendState(status.cabin.state, status.cabin.ageSeconds, reason: status.cabin.invalidReason, to: &out)
-        out.append("}, \"trip\": {")
-        if let t = trip.value {
-            out.append("\"driving_time_s\": "); number(t.drivingSeconds)
-            out.append(", \"distance_km\": "); number(t.distanceKm, 1000)
-            out.append(", \"average_speed_kmh\": "); number(t.averageSpeedKmh)
-            out.append(", \"stops\": "); out.appendDecimal(Int64(t.stops))
-            out.append(", \"time_since_break_s\": "); number(t.secondsSinceBreak)
-            out.append(", \"break_recommended\": "); bool(t.breakRecommended)
-            out.append(", ")
-        }
-        Self.appendState(trip.state, trip.ageSeconds, reason: nil, to: &out)
         out.append("}")
+    }
+
+    /// `{"time": ..., "a": {...}, "b": {...}}`: some of the derived parts (the MCP tools' answers).
+    public func partsJSON(_ parts: [DerivedPart]) -> String {
+        var out = TextBuffer(capacity: 512)
+        out.append("{\"time\": ")
+        var t = time
+        if t.fractionDigits == 0 { t.fractionDigits = 6 }
+        out.appendTimestamp(t, minimumSecondsDigits: 1)
+        for p in parts {
+            out.append(", ")
+            appendPart(p, to: &out)
+        }
+        out.append("}\n")
+        return out.string
     }
 
     static func field(_ name: StaticString, _ value: Double?, _ out: inout TextBuffer) {

@@ -18,6 +18,9 @@ public final class TrackedContext: @unchecked Sendable {
     let estimatedRangeBits = UnsafeAtomic<UInt64>.create(Double.nan.bitPattern)
     /// `Attention.code`; UInt32.max while unknown (no speed yet).
     let attentionWord = UnsafeAtomic<UInt32>.create(.max)
+    /// `DrivingPhase.code` (UInt8.max while unknown) and the frame time it began.
+    let phaseWord = UnsafeAtomic<UInt8>.create(.max)
+    let phaseSinceWord = UnsafeAtomic<Int64>.create(0)
     /// Moments an assistant can act on (parked, departed, tunnel entered, ...).
     public let events = VehicleEventLog()
 
@@ -35,6 +38,15 @@ public final class TrackedContext: @unchecked Sendable {
         tripStopsWord.destroy()
         estimatedRangeBits.destroy()
         attentionWord.destroy()
+        phaseWord.destroy()
+        phaseSinceWord.destroy()
+    }
+
+    /// The phase of the drive and the frame time (ns) it began; nil while unknown.
+    public var phase: (phase: DrivingPhase, since: Int64)? {
+        let since = phaseSinceWord.load(ordering: .relaxed)
+        guard let p = DrivingPhase(code: phaseWord.load(ordering: .relaxed)) else { return nil }
+        return (p, since)
     }
 
     /// The driver's workload as the tracker last judged it; nil before it could.
@@ -129,11 +141,13 @@ public struct DrivingContextTracker: Sendable {
     var levelMark: (level: Double, distance: Double)?
     var nextLevelCheckKm = 0.0
     var attention: AttentionTracker
+    var phase: PhaseTracker
     var lastAttention: Int64 = .min / 2
     /// The trend's acceleration as last computed (per speed sample), for the attention rules.
     var lastAcceleration: Double?
     // Edges the events are made of.
     var announcedPark = true
+    var wasRaining: Bool?
     var positionWasLost = false, energyWasLow = false, breakWasDue = false, doorWasOpenMoving = false, wasBrakingHard = false
     let steeringPath: Int?, indicatorLeft: Int?, indicatorRight: Int?
 
@@ -153,6 +167,7 @@ public struct DrivingContextTracker: Sendable {
         settings = mapping.contextSettings
         status = StatusPaths(mapping: mapping)
         attention = AttentionTracker(settings: mapping.contextSettings.attention)
+        phase = PhaseTracker(settings: mapping.contextSettings.phase)
         steeringPath = mapping.pathIndex("Vehicle.Chassis.SteeringWheel.Angle")
         indicatorLeft = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Left.IsSignaling")
         indicatorRight = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Right.IsSignaling")
@@ -248,6 +263,13 @@ public struct DrivingContextTracker: Sendable {
     /// The driver's workload from the motion, speed, acceleration, steering, indicators and
     /// whether the position is current (see `Attention`).
     mutating func updateAttention(_ store: VehicleStateStore, from previous: DrivingContext.Motion, to next: DrivingContext.Motion, now: Int64) {
+        let speed = freshValue(store, paths.speed, now: now)
+        if phase.update(motion: next, speedKmh: speed, heading: freshValue(store, paths.heading, now: now),
+                        parkingBrake: freshValue(store, status.parkingBrake, now: now).map { $0 != 0 },
+                        gearKnown: [paths.selectedGear, paths.parkLock].contains { freshValue(store, $0, now: now) != nil }, now: now) {
+            output.phaseSinceWord.store(phase.since, ordering: .relaxed)
+            output.phaseWord.store(phase.current?.code ?? .max, ordering: .relaxed)
+        }
         guard next != .unknown else {
             output.attentionWord.store(.max, ordering: .relaxed)
             return
@@ -256,7 +278,7 @@ public struct DrivingContextTracker: Sendable {
         let positionLost = paths.latitude.map { store.read($0)?.state(now: now) != .fresh } ?? false
         let acceleration = lastAcceleration
         noteEvents(store, motion: next, positionLost: positionLost, acceleration: acceleration, now: now)
-        if attention.update(motion: next, previous: previous, speedKmh: freshValue(store, paths.speed, now: now),
+        if attention.update(motion: next, previous: previous, speedKmh: speed,
                             acceleration: acceleration, steeringDegrees: freshValue(store, steeringPath, now: now),
                             indicator: indicator, positionLost: positionLost, now: now) || output.attention == nil {
             output.attentionWord.store(attention.current.code, ordering: .relaxed)
@@ -265,7 +287,7 @@ public struct DrivingContextTracker: Sendable {
 
     /// Events from edges seen at the attention's pace (every 100 ms of frame time): the position
     /// lost while moving and found again, energy falling below its threshold, a break falling
-    /// due, a door opened while moving, hard braking beginning.
+    /// due, rain starting (after it was known dry), a door opened while moving, hard braking beginning.
     mutating func noteEvents(_ store: VehicleStateStore, motion: DrivingContext.Motion, positionLost: Bool, acceleration: Double?, now: Int64) {
         let moving = motion == .moving || motion == .reversing
         if positionLost, moving, !positionWasLost { positionWasLost = true; output.events.append(.tunnelEntered, at: now) }
@@ -278,6 +300,11 @@ public struct DrivingContextTracker: Sendable {
         let due = tripStart != 0 && Double(tripDriving - tripDrivingAtBreak) / 1e9 >= settings.breakAfterSeconds
         if due, !breakWasDue { output.events.append(.breakRecommended, at: now) }
         breakWasDue = due
+        let rain = VehicleStatus.raining(wiping: freshValue(store, status.wiping, now: now).map { $0 != 0 },
+                                         rainIntensity: freshValue(store, status.rainIntensity, now: now),
+                                         sensorPercent: settings.rainSensorPercent)?.raining
+        if rain == true, wasRaining == false { output.events.append(.rainStarted, at: now) }
+        if let rain { wasRaining = rain }
         let doorOpen = moving && status.doors.contains { (store.read($0.path)?.value ?? 0) != 0 }
         if doorOpen, !doorWasOpenMoving { output.events.append(.doorOpenedWhileMoving, at: now) }
         doorWasOpenMoving = doorOpen

@@ -172,7 +172,7 @@ public struct MappingFile: Sendable {
                     file.buses.append(bus)
                 }
             case "context":
-                guard let fields = value.mapping else { fail(value, "'context' is {energy_low_percent, break_after_min, break_min_stop_min}"); continue }
+                guard let fields = value.mapping else { fail(value, "'context' is a map of thresholds {energy_low_percent, break_after_min, break_min_stop_min, rain_sensor_percent, attention_hold_s, hard_accel_mps2, steering_turn_deg, high_speed_kmh, just_started_s, started_kmh, parking_search_kmh, parking_search_window_s, parking_search_turn_deg}"); continue }
                 for (k, v) in fields {
                     guard let f = v.float, f > 0 else { fail(v, "context: '\(k.string ?? "")' must be a number above 0"); continue }
                     switch k.string {
@@ -184,7 +184,14 @@ public struct MappingFile: Sendable {
                     case "steering_turn_deg": file.context.attention.steeringTurnDegrees = f
                     case "high_speed_kmh": file.context.attention.highSpeedKmh = f
                     case "just_started_s": file.context.attention.justStartedSeconds = f
-                    default: fail(k, "context: unknown key '\(k.string ?? "")' (expected energy_low_percent, break_after_min, break_min_stop_min, attention_hold_s, hard_accel_mps2, steering_turn_deg, high_speed_kmh, just_started_s)")
+                    case "rain_sensor_percent": file.context.rainSensorPercent = f
+                    case "started_kmh": file.context.phase.startedKmh = f
+                    case "parking_search_kmh": file.context.phase.parkingSearchKmh = f
+                    case "parking_search_window_s":
+                        guard f <= Double(PhaseTracker.buckets) else { fail(v, "context: 'parking_search_window_s' must be at most \(PhaseTracker.buckets)"); continue }
+                        file.context.phase.parkingSearchWindowSeconds = f
+                    case "parking_search_turn_deg": file.context.phase.parkingSearchTurnDegrees = f
+                    default: fail(k, "context: unknown key '\(k.string ?? "")' (expected energy_low_percent, break_after_min, break_min_stop_min, rain_sensor_percent, attention_hold_s, hard_accel_mps2, steering_turn_deg, high_speed_kmh, just_started_s, started_kmh, parking_search_kmh, parking_search_window_s, parking_search_turn_deg)")
                     }
                 }
             case "stale_factor":

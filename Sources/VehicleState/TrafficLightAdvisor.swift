@@ -26,6 +26,9 @@ public enum TrafficLightAdvisor {
         public var greenWindows: [Window]
         public var minimumSpeedKmh: Double
         public var speedLimitKmh: Double?
+        /// Seconds to tell the driver and for them to react: the car keeps its speed meanwhile,
+        /// so advice is for the distance left after it, and the windows as they will be then.
+        public var announceSeconds: Double = 3
         public init(stopLatitude: Double, stopLongitude: Double, phases: [Phase] = [], greenWindows: [Window] = [],
                     minimumSpeedKmh: Double = 15, speedLimitKmh: Double? = nil) {
             self.stopLatitude = stopLatitude
@@ -52,6 +55,8 @@ public enum TrafficLightAdvisor {
         public var speedRangeKmh: (min: Double, max: Double)?
         public var window: Window?
         public var explanation: String
+        /// The announcement time the advice allowed for, s.
+        public var announceSeconds: Double = 0
         /// The driver's workload is high (a manoeuvre): say nothing now, or one short sentence.
         public var doNotDisturb = false
         /// Why (the attention reasons), when `doNotDisturb`.
@@ -147,24 +152,30 @@ public enum TrafficLightAdvisor {
         }
         let limit = request.speedLimitKmh.map { $0 / 3.6 } ?? .infinity
         let minimum = request.minimumSpeedKmh / 3.6
+        // While the advice is spoken the car goes on at its speed: a new speed can only apply to
+        // the distance left after that, within the windows as they will be by then.
+        let lead = max(0, request.announceSeconds)
+        answer.announceSeconds = lead
+        let remaining = max(0, distance - v * lead)
         if onGreen, v <= limit + 1e-9, v >= minimum {
             let w = future.first { eta! >= $0.start && eta! <= $0.end }!
             answer.advice = .keepSpeed
             answer.window = w
-            let lo = max(minimum, distance / w.end), hi = min(limit, w.start > 0 ? distance / w.start : .infinity)
+            let lo = max(minimum, remaining / max(w.end - lead, 1e-3)), hi = min(limit, w.start > lead ? remaining / (w.start - lead) : .infinity)
             answer.speedRangeKmh = (kmh(lo), hi.isFinite ? kmh(hi) : kmh(max(v, lo)))
             answer.explanation = "At \(Int(speedKmh.rounded())) km/h the car reaches the stop line in \(Int(eta!.rounded())) s, inside the green window \(Int(w.start))–\(Int(w.end)) s: keep the speed."
             return answer
         }
-        for w in future {
-            let lo = max(minimum, distance / w.end)
-            let hi = min(limit, w.start > 0 ? distance / w.start : .infinity)
+        for w in future where w.end > lead {
+            let lo = max(minimum, remaining / (w.end - lead))
+            let hi = min(limit, w.start > lead ? remaining / (w.start - lead) : .infinity)
             guard lo <= hi else { continue }
             answer.advice = .adjustSpeed
             answer.window = w
             let top = hi.isFinite ? hi : max(lo, min(v, limit.isFinite ? limit : v))
             answer.speedRangeKmh = (kmh(lo), kmh(max(top, lo)))
-            answer.explanation = "Drive between \(kmh(lo)) and \(kmh(max(top, lo))) km/h to reach the stop line \(Int(distance.rounded())) m ahead during the green window \(Int(w.start))–\(Int(w.end)) s from now."
+            answer.explanation = "Drive between \(kmh(lo)) and \(kmh(max(top, lo))) km/h to reach the stop line \(Int(distance.rounded())) m ahead during the green window \(Int(w.start))–\(Int(w.end)) s from now"
+                + (lead > 0 ? " (allowing \(Int(lead.rounded())) s to say it, in which the car covers \(Int((v * lead).rounded())) m)." : ".")
             return answer
         }
         answer.advice = .stop

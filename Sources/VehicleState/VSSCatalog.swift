@@ -55,11 +55,15 @@ public enum VSSCatalog {
         add("Vehicle.Body.Lights.Running.IsOn", .boolean)
         add("Vehicle.Body.Trunk.Rear.IsOpen", .boolean)
         add("Vehicle.Body.Hood.IsOpen", .boolean)
+        add("Vehicle.Body.Windshield.Front.Wiping.System.IsWiping", .boolean)
+        add("Vehicle.Body.Raindetection.Intensity", .uint8, "percent")
+        add("Vehicle.Chassis.ParkingBrake.IsEngaged", .boolean)
         for row in ["Row1", "Row2"] {
             for side in ["DriverSide", "PassengerSide"] {
                 add("Vehicle.Cabin.Door.\(row).\(side).IsOpen", .boolean)
                 add("Vehicle.Cabin.Door.\(row).\(side).IsLocked", .boolean)
                 add("Vehicle.Cabin.Seat.\(row).\(side).IsBelted", .boolean)
+                add("Vehicle.Cabin.Seat.\(row).\(side).IsOccupied", .boolean)
             }
         }
         return t

@@ -2,12 +2,12 @@ import Atomics
 
 /// Moments an assistant can act on, derived on the frame path from the context as it changes:
 /// the car parked, departed or stopped; the position lost in a tunnel and found again; energy
-/// low; a break due; a door opened while moving; hard braking. Each has the frame time it
+/// low; a break due; rain starting; a door opened while moving; hard braking. Each has the frame time it
 /// happened and a number (its id, counting from 1).
 public struct VehicleEvent: Sendable, Equatable {
     public enum Kind: UInt8, Sendable, CaseIterable {
         case parked = 1, departed, stopped, tunnelEntered, gnssRestored, energyLow, breakRecommended,
-             doorOpenedWhileMoving, hardBraking
+             doorOpenedWhileMoving, hardBraking, rainStarted
 
         /// As the APIs name it.
         public var name: String {
@@ -21,6 +21,7 @@ public struct VehicleEvent: Sendable, Equatable {
             case .breakRecommended: return "break_recommended"
             case .doorOpenedWhileMoving: return "door_opened_while_moving"
             case .hardBraking: return "hard_braking"
+            case .rainStarted: return "rain_started"
             }
         }
     }
@@ -32,9 +33,8 @@ public struct VehicleEvent: Sendable, Equatable {
 }
 
 /// The last `capacity` events, written by the frame path and read by anyone without locks: each
-/// slot is two atomic words (time, id << 8 | kind), the count of events written is published
-/// after the slot, and a reader re-checks that count to know the slots it read were not reused
-/// meanwhile. Memory is fixed: old events fall off.
+/// slot is two atomic words (time, id << 8 | kind) guarded as a seqlock by its tag, and the
+/// count of events written is published after the slot. Memory is fixed: old events fall off.
 public final class VehicleEventLog: @unchecked Sendable {
     public static let capacity = 256
     let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
@@ -53,8 +53,12 @@ public final class VehicleEventLog: @unchecked Sendable {
     func append(_ kind: VehicleEvent.Kind, at time: Int64) {
         let id = written.load(ordering: .relaxed) &+ 1
         let slot = Int((id - 1) % UInt64(Self.capacity))
+        // A per-slot seqlock: the tag is cleared before the time changes and set after it,
+        // so a reader that saw the same tag before and after read a whole slot.
+        word(2 * slot + 1).store(0, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
         word(2 * slot).store(UInt64(bitPattern: time), ordering: .relaxed)
-        word(2 * slot + 1).store(id << 8 | UInt64(kind.rawValue), ordering: .relaxed)
+        word(2 * slot + 1).store(id << 8 | UInt64(kind.rawValue), ordering: .releasing)
         written.store(id, ordering: .releasing)
     }
 
@@ -74,9 +78,10 @@ public final class VehicleEventLog: @unchecked Sendable {
             var torn = false
             for id in first...last {
                 let slot = Int((id - 1) % UInt64(Self.capacity))
+                let tag = word(2 * slot + 1).load(ordering: .acquiring)
                 let time = Int64(bitPattern: word(2 * slot).load(ordering: .relaxed))
-                let tag = word(2 * slot + 1).load(ordering: .relaxed)
-                guard tag >> 8 == id, let kind = VehicleEvent.Kind(rawValue: UInt8(truncatingIfNeeded: tag)) else { torn = true; break }
+                atomicMemoryFence(ordering: .acquiring)
+                guard tag >> 8 == id, word(2 * slot + 1).load(ordering: .relaxed) == tag, let kind = VehicleEvent.Kind(rawValue: UInt8(truncatingIfNeeded: tag)) else { torn = true; break }
                 out.append(VehicleEvent(id: id, kind: kind, timestampNanoseconds: time))
             }
             atomicMemoryFence(ordering: .acquiring)

@@ -19,6 +19,8 @@ public struct VehicleStatus: Sendable, Equatable {
         public var dark: Bool?
         /// Nil: the car tells nothing about rain (no wiper or rain-sensor signal is mapped).
         public var raining: Bool?
+        /// What says so: "wipers", "rain_sensor" (both: "wipers"), nil when nothing does.
+        public var rainingSource: String?
     }
 
     public struct Cabin: Sendable, Equatable {
@@ -26,6 +28,10 @@ public struct VehicleStatus: Sendable, Equatable {
         public var open: [String]
         /// Seat → belted, for the seats whose belt is mapped ("Row1.DriverSide": true).
         public var belted: [Belt]
+        /// Seats the occupancy mats say are taken ("Row1.PassengerSide"), for the seats mapped.
+        public var occupied: [String] = []
+        /// Occupied seats whose belt is not buckled: safety first.
+        public var unbelted: [String] = []
 
         public struct Belt: Sendable, Equatable {
             public var seat: String
@@ -40,9 +46,10 @@ public struct VehicleStatus: Sendable, Equatable {
 
 /// Where the status parts' inputs are in the mapping (nil or empty: not mapped).
 public struct StatusPaths: Sendable {
-    public var fuelLevel, range, airTemperature, lowBeam, trunk: Int?
+    public var fuelLevel, range, airTemperature, lowBeam, trunk, wiping, rainIntensity, parkingBrake: Int?
     public var doors: [(name: String, path: Int)] = []
     public var belts: [(seat: String, path: Int)] = []
+    public var seats: [(seat: String, path: Int)] = []
 
     public init(mapping: CompiledMapping) {
         fuelLevel = mapping.pathIndex("Vehicle.Powertrain.FuelSystem.RelativeLevel")
@@ -51,16 +58,21 @@ public struct StatusPaths: Sendable {
         airTemperature = mapping.pathIndex("Vehicle.Exterior.AirTemperature")
         lowBeam = mapping.pathIndex("Vehicle.Body.Lights.Beam.Low.IsOn")
         trunk = mapping.pathIndex("Vehicle.Body.Trunk.Rear.IsOpen")
+        wiping = mapping.pathIndex("Vehicle.Body.Windshield.Front.Wiping.System.IsWiping")
+        rainIntensity = mapping.pathIndex("Vehicle.Body.Raindetection.Intensity")
+        parkingBrake = mapping.pathIndex("Vehicle.Chassis.ParkingBrake.IsEngaged")
         for row in ["Row1", "Row2"] {
             for side in ["DriverSide", "PassengerSide"] {
                 if let p = mapping.pathIndex("Vehicle.Cabin.Door.\(row).\(side).IsOpen") { doors.append(("\(row).\(side)", p)) }
                 if let p = mapping.pathIndex("Vehicle.Cabin.Seat.\(row).\(side).IsBelted") { belts.append(("\(row).\(side)", p)) }
+                if let p = mapping.pathIndex("Vehicle.Cabin.Seat.\(row).\(side).IsOccupied") { seats.append(("\(row).\(side)", p)) }
             }
         }
     }
 
     public var inputs: [Int] {
-        [fuelLevel, range, airTemperature, lowBeam, trunk].compactMap { $0 } + doors.map(\.path) + belts.map(\.path)
+        [fuelLevel, range, airTemperature, lowBeam, trunk, wiping, rainIntensity, parkingBrake].compactMap { $0 }
+            + doors.map(\.path) + belts.map(\.path) + seats.map(\.path)
     }
 }
 
@@ -72,9 +84,25 @@ public struct ContextSettings: Sendable, Equatable {
     public var breakAfterSeconds: Double = 2 * 3600
     /// A stop at least this long is a break, seconds.
     public var breakMinimumSeconds: Double = 15 * 60
+    /// The rain sensor says it rains from this intensity, %.
+    public var rainSensorPercent: Double = 10
     /// The attention rules' thresholds.
     public var attention = AttentionSettings()
+    /// The phase rules' thresholds.
+    public var phase = PhaseSettings()
     public init() {}
+}
+
+extension VehicleStatus {
+    /// Whether it rains, and what says so: the wipers wiping, or the rain sensor at or above
+    /// `sensorPercent`. Nil when neither is known. The one rule for the context and its events.
+    public static func raining(wiping: Bool?, rainIntensity: Double?, sensorPercent: Double) -> (raining: Bool, source: String)? {
+        if wiping == true { return (true, "wipers") }
+        if let r = rainIntensity, r >= sensorPercent { return (true, "rain_sensor") }
+        if wiping != nil { return (false, "wipers") }
+        if rainIntensity != nil { return (false, "rain_sensor") }
+        return nil
+    }
 }
 
 extension VehicleStatus {
@@ -107,17 +135,24 @@ extension VehicleStatus {
         }
         let temperature = value(paths.airTemperature)
         let dark = value(paths.lowBeam).map { $0 != 0 }
-        if temperature != nil || dark != nil {
-            status.environment = part(Environment(outsideTemperatureC: temperature, dark: dark, raining: nil),
-                                      anchors: [paths.airTemperature, paths.lowBeam])
+        let rain = raining(wiping: value(paths.wiping).map { $0 != 0 }, rainIntensity: value(paths.rainIntensity),
+                           sensorPercent: settings.rainSensorPercent)
+        if temperature != nil || dark != nil || rain != nil {
+            status.environment = part(Environment(outsideTemperatureC: temperature, dark: dark, raining: rain?.raining, rainingSource: rain?.source),
+                                      anchors: [paths.airTemperature, paths.lowBeam, paths.wiping, paths.rainIntensity])
         }
         var open: [String] = []
         for d in paths.doors where value(d.path) == 1 { open.append(d.name) }
         if value(paths.trunk) == 1 { open.append("Trunk") }
         let belted = paths.belts.compactMap { b in value(b.path).map { Cabin.Belt(seat: b.seat, belted: $0 != 0) } }
-        if !paths.doors.isEmpty || !paths.belts.isEmpty, paths.doors.contains(where: { store.read($0.path) != nil })
-            || paths.belts.contains(where: { store.read($0.path) != nil }) {
-            status.cabin = part(Cabin(open: open, belted: belted), anchors: paths.doors.map(\.path) + paths.belts.map(\.path))
+        let occupied = paths.seats.compactMap { s in value(s.path) == 1 ? s.seat : nil }
+        let unbelted = occupied.filter { seat in belted.contains { $0.seat == seat && !$0.belted } }
+        let anchors = paths.doors.map(\.path) + paths.belts.map(\.path) + paths.seats.map(\.path)
+        if anchors.contains(where: { store.read($0) != nil }) {
+            var cabin = Cabin(open: open, belted: belted)
+            cabin.occupied = occupied
+            cabin.unbelted = unbelted
+            status.cabin = part(cabin, anchors: anchors)
         }
         return status
     }

@@ -11,9 +11,9 @@ final class MappingTests: XCTestCase {
         let m = try CompiledMapping.load(path: Self.root + "/DBC/demo_mapping.yaml")
         XCTAssertEqual(m.buses.map(\.name), ["powertrain"])
         XCTAssertNotNil(m.pathIndex("Vehicle.Speed"))
-        XCTAssertEqual(m.paths.count, 26)
+        XCTAssertEqual(m.paths.count, 35)
         // Kernel filters for a live reader: only the messages the mapping reads.
-        XCTAssertEqual(m.usedIDs(bus: 0).map(\.description), ["0B0", "0C8", "0D0", "0E0", "1A0", "2A0", "2B0", "3C0", "3F0", "18FF1020"])
+        XCTAssertEqual(m.usedIDs(bus: 0).map(\.description), ["0B0", "0C8", "0D0", "0E0", "1A0", "2A0", "2B0", "2C0", "3C0", "3F0", "18FF1020"])
     }
 
     func testEveryProblemIsReportedWithItsPlace() {

@@ -5,8 +5,13 @@ import XCTest
 final class TrafficLightAdvisorTests: XCTestCase {
     // 0.001° of latitude north ≈ 111.2 m.
     let here = (lat: 48.0, lon: 11.0)
-    func request(_ phases: [TrafficLightAdvisor.Phase] = [], windows: [TrafficLightAdvisor.Window] = [], limit: Double? = 50) -> TrafficLightAdvisor.Request {
-        .init(stopLatitude: here.lat + 0.001, stopLongitude: here.lon, phases: phases, greenWindows: windows, minimumSpeedKmh: 15, speedLimitKmh: limit)
+    /// Without announcement time unless asked, so the arithmetic stays that of the windows alone.
+    func request(_ phases: [TrafficLightAdvisor.Phase] = [], windows: [TrafficLightAdvisor.Window] = [], limit: Double? = 50,
+                 announce: Double = 0) -> TrafficLightAdvisor.Request {
+        var r = TrafficLightAdvisor.Request(stopLatitude: here.lat + 0.001, stopLongitude: here.lon, phases: phases, greenWindows: windows,
+                                            minimumSpeedKmh: 15, speedLimitKmh: limit)
+        r.announceSeconds = announce
+        return r
     }
 
     func advise(_ r: TrafficLightAdvisor.Request, speed: Double, heading: Double? = 0) -> TrafficLightAdvisor.Answer {
@@ -42,6 +47,23 @@ final class TrafficLightAdvisorTests: XCTestCase {
         XCTAssertFalse(a.arrivesOnGreen)
         XCTAssertEqual(a.speedRangeKmh!.min, 15, accuracy: 0.1)
         XCTAssertEqual(a.speedRangeKmh!.max, 20, accuracy: 0.1)
+    }
+
+    func testTheAdviceAllowsForTheCarMovingOnWhileItIsSpoken() {
+        // 111 m at 30 km/h: 3 s of telling covers 25 m, leaving 86 m to arrive 17-27 s after it:
+        // 11.5-18.3 km/h, at least 15 (without the 3 s it would be 15-20).
+        let phases: [TrafficLightAdvisor.Phase] = [.init(color: .red, seconds: 20), .init(color: .green, seconds: 10)]
+        let a = advise(request(phases, announce: 3), speed: 30)
+        XCTAssertEqual(a.advice, .adjustSpeed)
+        XCTAssertEqual(a.speedRangeKmh!.min, 15, accuracy: 0.1)
+        XCTAssertEqual(a.speedRangeKmh!.max, 18.3, accuracy: 0.1)
+        XCTAssertEqual(a.announceSeconds, 3)
+        XCTAssertTrue(a.explanation.contains("allowing 3 s"), a.explanation)
+        // At 50 km/h the 3 s cover 42 m: the rest can only make the window below 15 km/h.
+        XCTAssertEqual(advise(request(phases, announce: 3), speed: 50).advice, .stop)
+        XCTAssertEqual(advise(request(phases, announce: 0), speed: 50).advice, .adjustSpeed)
+        // The default request allows 3 s.
+        XCTAssertEqual(TrafficLightAdvisor.Request(stopLatitude: 0, stopLongitude: 0).announceSeconds, 3)
     }
 
     func testStopWhenNoWindowIsReachable() {

@@ -28,6 +28,7 @@ final class VehicleEventTests: XCTestCase {
             ("departed", 3.5, 5.5),            // reversing out of the space
             ("stopped", 9.0, 10.5),            // stopped to shift into D
             ("stopped", 28.5, 30.5),           // the red light
+            ("rain_started", 48.2, 49.5),      // rain from 46 s, the wipers from 48.7 s
             ("tunnel_entered", 50.5, 52.0),    // GNSS silent from 50.5 s
             ("gnss_restored", 58.5, 60.0),
             ("stopped", 64.5, 66.5),

@@ -25,7 +25,7 @@ GATEWAY = os.environ.get("VG_E2E_BIN", next((str(p) for p in DEPLOYED if p.exist
 # The demo mapping reads these messages (SteeringAngle, WheelSpeeds, VehicleSpeed,
 # BrakeDynamics, Transmission, Lights, Doors, ClusterInfo, GNSSStatus, GNSSPosition); the log's
 # other frames (EngineData, GatewayStatus) never leave the kernel.
-MAPPED_IDS = {"0B0", "0C8", "0D0", "0E0", "1A0", "2A0", "2B0", "3C0", "3F0", "18FF1020"}
+MAPPED_IDS = {"0B0", "0C8", "0D0", "0E0", "1A0", "2A0", "2B0", "2C0", "3C0", "3F0", "18FF1020"}
 
 
 def mapped_frames():
