@@ -68,7 +68,7 @@ public struct DriveScenario: Sendable {
         indicatorLeft.append(Window(start: 10.0, end: 14.0))
         var t = 11.0
         var leg = 0
-        let tunnelLeg = 3
+        let tunnelLeg = minutes < 7 ? 1 : 3  // short drives get their tunnel early
         // Legs until about 40 s before the end: accelerate, cruise (maybe turn), and stop at a
         // red light or roll on.
         while t < end - 100 || leg == 0 {

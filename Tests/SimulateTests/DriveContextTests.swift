@@ -16,7 +16,9 @@ final class DriveContextTests: XCTestCase {
 
     /// Replays a drive through the engine and the tracker as the frame path does, reading the
     /// context every `every` seconds of drive time.
-    func observe(_ scenario: DriveScenario, seed: UInt64, mapping: CompiledMapping? = nil, every: Double = 1) throws -> Observed {
+    /// `silence`: message ids that fall silent from `silentFrom` s (their ECU stops sending).
+    func observe(_ scenario: DriveScenario, seed: UInt64, mapping: CompiledMapping? = nil, every: Double = 1,
+                 silence: Set<UInt32> = [], silentFrom: Double = .infinity) throws -> Observed {
         let db = try Database.load(path: SimulateTests.root + "/DBC/demo_vehicle.dbc")
         let mapping = try mapping ?? CompiledMapping.load(path: SimulateTests.root + "/DBC/demo_mapping.yaml")
         var sim = try DriveSimulator(database: db, scenario: scenario, seed: seed, interface: "vcan0")
@@ -27,6 +29,15 @@ final class DriveContextTests: XCTestCase {
         var nextRead = 0.0
         try sim.run { record in
             let t = record.timestamp.totalNanoseconds
+            if Double(t - base) / 1e9 >= silentFrom, case .data(let f) = record.frame, silence.contains(f.id.value) {
+                // Not received; the context is still read on time.
+                let s = Double(t - base) / 1e9
+                if s >= nextRead {
+                    nextRead += every
+                    seen.contexts.append((s, DrivingContext.read(store: engine.store, tracked: tracker.output, paths: tracker.paths, now: t)))
+                }
+                return
+            }
             let result = engine.ingest(bus: 0, timestamp: t, arrival: 0, record.frame)
             let changed = (0..<result.changedCount).map { Int(engine.changedPaths[$0]) }
             if changed.contains(where: tracker.isInput) {
@@ -98,6 +109,37 @@ final class DriveContextTests: XCTestCase {
         XCTAssertEqual(context(at: 50).status.environment.value?.rainingSource, "wipers")
         // The passenger door opened at a standstill: not a door opened while moving.
         XCTAssertFalse(seen.events.contains { $0.0 == "door_opened_while_moving" }, "\(seen.events)")
+    }
+
+    /// Each part goes stale when the messages it rests on stop, and only then.
+    func testEachPartGoesStaleWhenItsSourceStops() throws {
+        let plan = DriveScenario.scripted
+        func at(_ t: Double, silence: Set<UInt32>) throws -> DrivingContext {
+            let seen = try observe(plan, seed: 7, every: 0.5, silence: silence, silentFrom: 40)
+            return seen.contexts.last { $0.0 <= t }!.1
+        }
+        let normal = try at(47, silence: [])
+        for part in [normal.status.energy.state, normal.status.environment.state, normal.status.cabin.state,
+                     normal.attention.state, normal.trip.state, normal.phase.state] {
+            XCTAssertEqual(part, .fresh)
+        }
+        // The cluster (1 s cycle: stale after 3 s): energy and environment.
+        let cluster = try at(47, silence: [0x3C0])
+        XCTAssertEqual(cluster.status.energy.state, .stale)
+        XCTAssertEqual(cluster.status.environment.state, .stale)
+        XCTAssertEqual(cluster.status.cabin.state, .fresh)
+        XCTAssertEqual(cluster.speed.state, .fresh)
+        // The doors (and belts): the cabin.
+        let doors = try at(47, silence: [0x2B0])
+        XCTAssertEqual(doors.status.cabin.state, .stale)
+        XCTAssertEqual(doors.status.energy.state, .fresh)
+        // Both speed sources: the speed, and attention, trip and phase with it.
+        let speed = try at(47, silence: [0x0D0, 0x0C8])
+        XCTAssertEqual(speed.speed.state, .stale)
+        XCTAssertEqual(speed.attention.state, .stale)
+        XCTAssertEqual(speed.trip.state, .stale)
+        XCTAssertEqual(speed.phase.state, .stale)
+        XCTAssertEqual(speed.status.energy.state, .fresh)
     }
 
     /// A long drive with a short break threshold: `break_recommended` once the driving time

@@ -12,7 +12,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from conftest import DEMO_LOG, DEMO_MAPPING, wait_for
 
-DRIVE = ["departed", "stopped", "stopped", "tunnel_entered", "gnss_restored", "stopped", "parked"]
+DRIVE = ["departed", "stopped", "stopped", "rain_started", "tunnel_entered", "gnss_restored", "stopped", "parked"]
 
 
 def test_events_of_the_demo_drive_reach_http_sse_and_mcp(gateway_factory):

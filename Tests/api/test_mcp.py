@@ -13,7 +13,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from conftest import BINARY, DEMO_LOG, DEMO_MAPPING
 
-TOOLS = {"get_driving_context", "get_signal", "list_signals", "recent_events", "advise_traffic_light"}
+TOOLS = {"get_driving_context", "get_signal", "list_signals", "recent_events", "advise_traffic_light",
+         "get_trip", "get_vehicle_status", "can_interrupt_driver"}
 
 
 def run(coro):
