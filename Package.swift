@@ -90,6 +90,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The sanitizer driver (scripts/sanitize.sh): the frame path under ThreadSanitizer with
+        // readers on every side, and the parsers of outside input under AddressSanitizer.
+        .executableTarget(name: "vg-sanitize", dependencies: ["CANBus", "CANLog", "DBC", "Gateway", "VehicleState"],
+                          path: "Tests/Sanitizers"),
         // Deterministic instruction counts of the decode output and the frame path (under callgrind).
         .executableTarget(name: "vg-instructions", dependencies: ["CANBus", "CANLog", "DBC", "DecodeOutput", "Gateway", "VehicleState"],
                           path: "Benchmarks/Instructions"),

@@ -4,9 +4,11 @@
 #   2. the command-line tests (pytest driving the real binary, python-can as a second reader),
 #      and the assistant API against clients we did not write (curl, websockets, MCP Python SDK),
 #   3. the differential test against cantools on the DBC fixtures,
-#   4. the deployable static binary, run in a root file system with only glibc and libsocketcan,
+#   4. ThreadSanitizer over the frame path with readers and change-feed subscribers racing it,
+#      and AddressSanitizer over every parser of outside input (scripts/sanitize.sh),
+#   5. the deployable static binary, run in a root file system with only glibc and libsocketcan,
 #      and its instructions per frame (callgrind) against the budgets in Benchmarks/,
-#   5. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
+#   6. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
 #      directly where the host kernel has vcan (scripts/vcan-vm.sh decides).
 # It installs what it needs (libsocketcan-dev, curl, a Python venv with cantools, python-can,
 # pytest, mcp and websockets, and for the VM qemu, busybox-static, can-utils and Debian's stock kernel).
@@ -35,6 +37,8 @@ echo "== assistant API with real clients (curl, websockets, the MCP Python SDK)"
 python -m pytest -q -p no:cacheprovider Tests/api
 echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
+echo "== sanitizers: ThreadSanitizer (frame path and readers), AddressSanitizer (parsers)"
+bash scripts/sanitize.sh
 echo "== deployable build: static release binary, checked in a root holding only glibc and libsocketcan"
 bash scripts/build-static.sh --check   # dist/vehicle-gateway: the end-to-end tests run it
 echo "== instruction budgets per frame (callgrind; Benchmarks/instruction-budgets.txt)"

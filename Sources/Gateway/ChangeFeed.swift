@@ -1,7 +1,6 @@
 import Atomics
 import CANBus
 import Foundation
-import Synchronization
 import VehicleState
 
 /// The one change feed every consumer subscribes to (SSE, VISS, MCP, and whatever comes next).
@@ -27,7 +26,7 @@ public final class ChangeFeed: @unchecked Sendable {
     let clock: FrameClock
     let tracked: TrackedContext
     let contextPaths: ContextPaths
-    let registry = Mutex<[FeedSubscription]>([])
+    let registry = Locked<[FeedSubscription]>([])
     let stopped = ManagedAtomic<Bool>(false)
     let started = ManagedAtomic<Bool>(false)
     /// How often values are checked for turning stale (or fresh again) while time passes.

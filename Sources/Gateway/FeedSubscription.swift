@@ -1,6 +1,5 @@
 import Atomics
 import CANBus
-import Synchronization
 
 /// What changed since a subscriber's previous batch.
 public struct ChangeBatch: Sendable {
@@ -27,7 +26,7 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     }
 
     let feed: ChangeFeed
-    let pending: Mutex<Pending>
+    let pending: Locked<Pending>
     let wakeups: AsyncStream<Void>
     let wakeInput: AsyncStream<Void>.Continuation
     let minimumInterval: Int64
@@ -41,7 +40,7 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     init(feed: ChangeFeed, pathCount: Int, interest: FeedInterest, minimumInterval: Duration, heartbeat: Duration?) {
         self.feed = feed
         let empty = ChangeBatch(changed: PathSet(count: pathCount), turned: PathSet(count: pathCount), contextChanged: false)
-        pending = Mutex(Pending(interest: interest, batch: empty))
+        pending = Locked(Pending(interest: interest, batch: empty))
         (wakeups, wakeInput) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.minimumInterval = Self.nanoseconds(minimumInterval)
         self.heartbeat = heartbeat.map(Self.nanoseconds)

@@ -1,6 +1,5 @@
 import Atomics
 import CANBus
-import Synchronization
 import VehicleState
 
 /// The one frame path: each frame from a source goes through the engine (decode → mapping →
@@ -132,7 +131,7 @@ public final class FramePathControl: @unchecked Sendable {
                 + "the frame-path thread used \((cpuSeconds * 1000).rounded() / 1000) s of CPU: \(Int(Double(frames) / max(cpuSeconds, 1e-9))) frames/s on one core)"
         }
     }
-    let figures = Mutex<RunFigures?>(nil)
+    let figures = Locked<RunFigures?>(nil)
     func recordRun(frames: UInt64, seconds: Double, cpuSeconds: Double) {
         figures.withLock { $0 = RunFigures(frames: frames, seconds: seconds, cpuSeconds: cpuSeconds) }
     }
