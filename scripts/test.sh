@@ -5,7 +5,8 @@
 #      and the assistant API against clients we did not write (curl, websockets, MCP Python SDK),
 #   3. the differential test against cantools on the DBC fixtures,
 #   4. ThreadSanitizer over the frame path with readers and change-feed subscribers racing it,
-#      and AddressSanitizer over every parser of outside input (scripts/sanitize.sh),
+#      and AddressSanitizer over every parser of outside input (scripts/sanitize.sh), and each
+#      libFuzzer target for a short smoke (scripts/fuzz.sh),
 #   5. the deployable static binary, run in a root file system with only glibc and libsocketcan,
 #      and its instructions per frame (callgrind) against the budgets in Benchmarks/,
 #   6. the SocketCAN tests on a real vcan bus: in a throw-away VM (this kernel has no CAN), or
@@ -39,6 +40,8 @@ echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
 echo "== sanitizers: ThreadSanitizer (frame path and readers), AddressSanitizer (parsers)"
 bash scripts/sanitize.sh
+echo "== fuzzing smoke: every parser of outside input under libFuzzer for ${VG_FUZZ_SECONDS:-20} s"
+bash scripts/fuzz.sh "${VG_FUZZ_SECONDS:-20}"
 echo "== deployable build: static release binary, checked in a root holding only glibc and libsocketcan"
 bash scripts/build-static.sh --check   # dist/vehicle-gateway: the end-to-end tests run it
 echo "== instruction budgets per frame (callgrind; Benchmarks/instruction-budgets.txt)"
