@@ -40,8 +40,8 @@ echo "== differential test against cantools"
 python Tests/Differential/diff_cantools.py --bin "$VG_BIN"
 echo "== sanitizers: ThreadSanitizer (frame path and readers), AddressSanitizer (parsers)"
 bash scripts/sanitize.sh
-echo "== fuzzing smoke: every parser of outside input under libFuzzer for ${VG_FUZZ_SECONDS:-20} s"
-bash scripts/fuzz.sh "${VG_FUZZ_SECONDS:-20}"
+echo "== fuzzing smoke: every parser of outside input under libFuzzer for ${VG_FUZZ_SECONDS:-10} s"
+bash scripts/fuzz.sh "${VG_FUZZ_SECONDS:-10}"
 echo "== deployable build: static release binary, checked in a root holding only glibc and libsocketcan"
 bash scripts/build-static.sh --check   # dist/vehicle-gateway: the end-to-end tests run it
 echo "== instruction budgets per frame (callgrind; Benchmarks/instruction-budgets.txt)"
