@@ -64,6 +64,13 @@ public final class AssistantServer: Sendable {
         let router = Router(context: BasicWebSocketRequestContext.self)
         if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         router.add(middleware: MetricsMiddleware())
+        let get: [HTTPRequest.Method] = [.get]
+        router.add(middleware: MethodNotAllowedMiddleware(routes: [
+            "/healthz", "/metrics", "/openapi.json", "/v1/context", "/v1/context/stream", "/v1/events", "/v1/events/stream", "/v1/signals",
+        ].map { .init(path: $0, parameterized: false, methods: get) } + [
+            .init(path: "/v1/signals/", parameterized: true, methods: get),
+            .init(path: "/mcp", parameterized: false, methods: [.post, .get, .delete]),
+        ]))
         let view = self.view, metrics = self.metrics, sessions = self.sessions, limits = configuration
 
         router.get("/healthz") { _, _ in
@@ -75,6 +82,7 @@ public final class AssistantServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
         router.get("/v1/context") { _, _ in Self.json(view.contextJSON()) }
+        router.get("/openapi.json") { _, _ in Self.json(OpenAPIDocument.json + "\n") }
         router.get("/v1/events") { request, _ in
             let afterText = request.uri.queryParameters["after"].map(String.init)
             let limitText = request.uri.queryParameters["limit"].map(String.init)

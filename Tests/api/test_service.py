@@ -92,12 +92,15 @@ def test_a_failing_source_does_not_take_the_api_down():
     # The mapped live interface on a host without it (no CAN here): the bus is down and says why,
     # the API stays.
     g = Gateway("--interface", "vcan0", "--mapping", DEMO_MAPPING)
-    h = wait_for(lambda: (lambda b: b if b["buses"][0]["state"] == "down" else None)(json.loads(g.curl("/healthz")[0])))
-    body, code = g.curl("/healthz")
-    assert code == 503 and h["status"] == "degraded"
-    assert h["buses"][0]["reason"], h
-    assert json.loads(g.curl("/v1/context")[0])["speed"]["state"] == "unavailable"
-    assert g.alive()
+    try:
+        h = wait_for(lambda: (lambda b: b if b["buses"][0]["state"] == "down" else None)(json.loads(g.curl("/healthz")[0])))
+        body, code = g.curl("/healthz")
+        assert code == 503 and h["status"] == "degraded"
+        assert h["buses"][0]["reason"], h
+        assert json.loads(g.curl("/v1/context")[0])["speed"]["state"] == "unavailable"
+        assert g.alive()
+    finally:
+        assert g.stop() == 0, "".join(g.stderr)
 
 
 def test_an_interface_that_maps_to_no_bus_is_a_start_up_error():
