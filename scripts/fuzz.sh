@@ -2,6 +2,8 @@
 # Builds and runs the libFuzzer targets (swiftc -sanitize=fuzzer,address), one per parser of
 # outside input:
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   targets: dbc candump viss mapping config (default: all)
+#   VG_FUZZ_RUNS=N scripts/fuzz.sh 0 ...     instead of a time, N inputs from seed 1: deterministic,
+#                                            as the test command runs it (a crash is then a regression)
 # Corpora live in fuzz-out/<target>/corpus (seeded from Fuzz/seeds and the project's files; a
 # long run keeps growing them, and later runs resume from them); crashes are written to
 # fuzz-out/<target>/ as crash-* files. Exit status 1 if any target crashed. Each run appends its
@@ -25,7 +27,8 @@ module() {  # NAME EXTRA-FLAGS... -- SOURCES...: a Swift module and its object, 
     local extra=()
     while [ "$1" != "--" ]; do extra+=("$1"); shift; done
     shift
-    [ -f "$mods/$name.o" ] && return 0
+    # Built already, and no source changed since.
+    [ -f "$mods/$name.o" ] && [ -z "$(find "$@" -newer "$mods/$name.o" 2>/dev/null | head -1)" ] && return 0
     echo "== compiling module $name" >&2
     quiet swiftc "${flags[@]}" -wmo -module-name "$name" -emit-module -emit-module-path "$mods/$name.swiftmodule" \
         -I "$mods" "${extra[@]}" -c "$@" -o "$mods/$name.o"
@@ -82,12 +85,18 @@ for target in "${targets[@]}"; do
     case $target in
         dbc) cp -n DBC/*.dbc Tests/Fixtures/dbc/*.dbc "$dir/corpus/" 2>/dev/null || true ;;
         candump) head -c 20000 DBC/demo_drive.log >"$dir/corpus/demo-head.log" ;;
-        mapping) cp -n DBC/demo_mapping.yaml "$dir/corpus/" 2>/dev/null || true ;;
+        mapping) cp -n DBC/demo_mapping.yaml Tests/Fixtures/fuzz-regressions/mapping-* "$dir/corpus/" 2>/dev/null || true ;;
         config) cp -n deploy/gateway.yaml "$dir/corpus/" 2>/dev/null || true ;;
     esac
-    echo "== fuzzing $target for ${seconds}s"
+    if [ -n "${VG_FUZZ_RUNS:-}" ]; then
+        budget=(-runs="$VG_FUZZ_RUNS" -seed=1)
+        echo "== fuzzing $target: $VG_FUZZ_RUNS inputs from seed 1"
+    else
+        budget=(-max_total_time="$seconds")
+        echo "== fuzzing $target for ${seconds}s"
+    fi
     log=$dir/last-run.txt
-    if ! SWIFT_BACKTRACE=enable=no "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -artifact_prefix="$dir/" \
+    if ! SWIFT_BACKTRACE=enable=no "$bin" "${budget[@]}" -max_len=65536 -rss_limit_mb=2048 -artifact_prefix="$dir/" \
             -print_final_stats=1 "$dir/corpus" >"$log" 2>&1; then
         status=1
         echo "!! $target: crash found, see $log and $dir/crash-*"

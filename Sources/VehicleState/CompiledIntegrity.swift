@@ -143,33 +143,50 @@ extension CompiledMapping {
     }
 
     static func e2eProtection(_ s: MappingFile.Settings, messageLength: Int, _ problem: (String) -> Void) -> MessageCheck.Protection? {
-        let length = Int(s.numbers["length"] ?? Double(messageLength * 8))
-        let dataID = s.numbers["data_id"].map { UInt32(max(0, $0)) }
-        switch Int(s.numbers["profile"] ?? 0) {
+        /// A whole-number setting in `range`, a multiple of `step`; a problem (and nil) otherwise.
+        /// Every bound the profiles assume is checked here, so no configuration can trap them.
+        func whole(_ key: String, _ fallback: Double, _ range: ClosedRange<Int>, step: Int = 1) -> Int? {
+            let v = s.numbers[key] ?? fallback
+            guard v.isFinite, v == v.rounded(), v >= Double(range.lowerBound), v <= Double(range.upperBound), Int(v) % step == 0 else {
+                problem("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)" + (step > 1 ? ", a multiple of \(step)" : ""))
+                return nil
+            }
+            return Int(v)
+        }
+        let bits = max(8, messageLength * 8)
+        guard let profile = whole("profile", 0, 0...5) else { return nil }
+        switch profile {
         case 1:
-            guard let dataID, dataID <= 0xFFFF else { problem("profile 1 needs data_id (16 bits)"); return nil }
+            guard let length = whole("length", Double(bits), 16...max(16, bits), step: 8) else { return nil }
+            guard let dataID = whole("data_id", -1, 0...0xFFFF) else { problem("profile 1 needs data_id (16 bits)"); return nil }
             let modes: [String: E2EProfile1Config.DataIDMode] = ["both": .both, "alt": .alternating, "alternating": .alternating, "low": .low, "nibble": .nibble]
             guard let mode = modes[s.strings["data_id_mode"] ?? "both"] else { problem("data_id_mode is both, alt, low or nibble"); return nil }
-            return .e2eProfile1(E2EProfile1Config(dataID: UInt16(dataID), dataIDMode: mode, dataLength: length,
-                                                  crcOffset: Int(s.numbers["crc_offset"] ?? 0), counterOffset: Int(s.numbers["counter_offset"] ?? 8),
-                                                  dataIDNibbleOffset: Int(s.numbers["data_id_nibble_offset"] ?? 12),
-                                                  maxDeltaCounterInit: UInt8(max(1, min(14, s.numbers["max_delta_counter"] ?? 1)))))
+            guard let crc = whole("crc_offset", 0, 0...(length - 8), step: 8), let counter = whole("counter_offset", 8, 0...(length - 4), step: 4),
+                  let nibble = whole("data_id_nibble_offset", 12, 0...(length - 4), step: 4) else { return nil }
+            return .e2eProfile1(E2EProfile1Config(dataID: UInt16(dataID), dataIDMode: mode, dataLength: length, crcOffset: crc, counterOffset: counter,
+                                                  dataIDNibbleOffset: nibble,
+                                                  maxDeltaCounterInit: UInt8(max(1, min(14, whole("max_delta_counter", 1, 1...14) ?? 1)))))
         case 2:
-            guard let list = s.lists["data_id_list"], list.count == 16, list.allSatisfy({ $0 >= 0 && $0 <= 255 }) else {
+            guard let length = whole("length", Double(bits), 16...max(16, bits), step: 8) else { return nil }
+            guard let list = s.lists["data_id_list"], list.count == 16, list.allSatisfy({ $0 >= 0 && $0 <= 255 && $0 == $0.rounded() }) else {
                 problem("profile 2 needs data_id_list: 16 numbers 0-255"); return nil
             }
             return .e2eProfile2(E2EProfile2Config(dataIDList: list.map { UInt8($0) }, dataLength: length,
-                                                  maxDeltaCounterInit: UInt8(max(1, min(15, s.numbers["max_delta_counter"] ?? 1)))))
+                                                  maxDeltaCounterInit: UInt8(whole("max_delta_counter", 1, 1...15) ?? 1)))
         case 4:
-            guard let dataID else { problem("profile 4 needs data_id (32 bits)"); return nil }
-            return .e2eProfile4(E2EProfile4Config(dataID: dataID, offset: Int(s.numbers["offset"] ?? 0),
-                                                  minDataLength: Int(s.numbers["min_length"] ?? Double(min(length, 96))),
-                                                  maxDataLength: Int(s.numbers["max_length"] ?? Double(length)),
-                                                  maxDeltaCounter: UInt16(max(1, min(65535, s.numbers["max_delta_counter"] ?? 1)))))
+            guard let dataID = whole("data_id", -1, 0...Int(UInt32.max)) else { problem("profile 4 needs data_id (32 bits)"); return nil }
+            guard let length = whole("length", Double(bits), 96...max(96, bits), step: 8), let offset = whole("offset", 0, 0...(length - 96), step: 8),
+                  let minimum = whole("min_length", Double(min(length, 96)), (offset + 96)...length, step: 8),
+                  let maximum = whole("max_length", Double(length), minimum...max(minimum, 4096 * 8), step: 8) else { return nil }
+            return .e2eProfile4(E2EProfile4Config(dataID: UInt32(dataID), offset: offset, minDataLength: minimum, maxDataLength: maximum,
+                                                  maxDeltaCounter: UInt16(whole("max_delta_counter", 1, 1...65535) ?? 1)))
         case 5:
-            guard let dataID, dataID <= 0xFFFF else { problem("profile 5 needs data_id (16 bits)"); return nil }
-            return .e2eProfile5(E2EProfile5Config(dataID: UInt16(dataID), offset: Int(s.numbers["offset"] ?? 0), dataLength: length,
-                                                  maxDeltaCounter: UInt8(max(1, min(255, s.numbers["max_delta_counter"] ?? 1)))))
+            guard let dataID = whole("data_id", -1, 0...0xFFFF) else { problem("profile 5 needs data_id (16 bits)"); return nil }
+            guard let length = whole("length", Double(bits), 24...max(24, bits), step: 8), let offset = whole("offset", 0, 0...(length - 24), step: 8) else {
+                return nil
+            }
+            return .e2eProfile5(E2EProfile5Config(dataID: UInt16(dataID), offset: offset, dataLength: length,
+                                                  maxDeltaCounter: UInt8(whole("max_delta_counter", 1, 1...255) ?? 1)))
         default:
             problem("e2e needs profile: 1, 2, 4 or 5"); return nil
         }

@@ -271,4 +271,25 @@ final class OpendbcFamilyInMappingTests: XCTestCase {
         var u = VehicleStateEngine(mapping: unchecked)
         XCTAssertEqual(u.ingest(bus: 0, frame(angle: 500, counter: 3, at: 1.02, corrupt: true)).outcome, .changed)
     }
+
+    /// Found by the mapping fuzzer: an E2E offset that is not on a byte (crc_offset: 28) trapped
+    /// in the profile's precondition while compiling; now every offset and length is checked
+    /// and reported with its place.
+    func testBadE2EOffsetsAreDiagnosticsNotATrap() throws {
+        let root = MappingTests.root
+        let text = try String(contentsOfFile: root + "/Tests/Fixtures/fuzz-regressions/mapping-e2e-offsets.yaml", encoding: .utf8)
+        let (file, errors) = MappingFile.parse(text, fileName: "regression.yaml")
+        XCTAssertEqual(errors.count, 0)
+        XCTAssertThrowsError(try CompiledMapping.compile(file, resolve: { root + "/DBC/" + $0 })) { error in
+            XCTAssertTrue("\(error)".contains("crc_offset must be a whole number from 0 to 56, a multiple of 8"), "\(error)")
+        }
+        let fields = "data_id: 0x0B0, data_id_mode: both, crc_offset: 28, counter_offset: 48"
+        XCTAssertTrue(text.contains(fields))
+        for bad in ["data_id: 0x0B0, crc_offset: 1e300", "data_id: 0x0B0, crc_offset: 56, counter_offset: -4",
+                    "data_id: 0x0B0, length: 7", "data_id: 70000, crc_offset: 56", "data_id: 0x0B0, crc_offset: 56, max_delta_counter: .nan"] {
+            let variant = text.replacingOccurrences(of: fields, with: bad)
+            let (f, _) = MappingFile.parse(variant, fileName: "regression.yaml")
+            XCTAssertThrowsError(try CompiledMapping.compile(f, resolve: { root + "/DBC/" + $0 }), bad)
+        }
+    }
 }
