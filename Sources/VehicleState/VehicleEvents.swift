@@ -67,6 +67,7 @@ public final class VehicleEventLog: @unchecked Sendable {
 
     /// The events with an id above `after`, oldest first, at most `limit` (the newest ones).
     public func events(after: UInt64 = 0, limit: Int = capacity) -> [VehicleEvent] {
+        guard after < UInt64.max, limit > 0 else { return [] }  // (after + 1 must not overflow: found by schemathesis)
         var out: [VehicleEvent] = []
         for _ in 0..<4 {
             let last = written.load(ordering: .acquiring)

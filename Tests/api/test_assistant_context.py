@@ -13,10 +13,10 @@ from conftest import DEMO_LOG, DEMO_MAPPING, ROOT, wait_for
 
 
 def test_tools_and_prompts_follow_the_drive(gateway_factory):
-    """The 69 s drive at 3x: can_interrupt_driver says no while reversing out (with an estimate
+    """The 69 s drive at 2x (reversing out lasts 3 s then, long enough to see on a loaded machine): can_interrupt_driver says no while reversing out (with an estimate
     and its basis) and yes at the red light; get_vehicle_status sees the passenger get in and
     the rain start; get_trip counts the stops; the prompts carry the live state."""
-    g = gateway_factory("--replay", DEMO_LOG, "--mapping", DEMO_MAPPING, "--speed", 3)
+    g = gateway_factory("--replay", DEMO_LOG, "--mapping", DEMO_MAPPING, "--speed", 2)
 
     async def go():
         async with streamable_http_client(g.url + "/mcp") as streams:
