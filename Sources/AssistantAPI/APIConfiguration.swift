@@ -21,6 +21,12 @@ public struct APIConfiguration: Sendable {
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     public var usesTLS: Bool { tlsCertificatePath != nil }
+    /// The dashboard's libraries are read from here: Debian's libjs-leaflet and libjs-chart.js
+    /// install them under /usr/share/javascript (leaflet/, chart.js/).
+    public var webLibraryDirectory = "/usr/share/javascript"
+    /// A map tile URL template ({z}/{x}/{y}) the dashboard's browser may fetch; nil: none is
+    /// fetched and the track is drawn on a grid.
+    public var mapTiles: String?
 
     public init() {}
 

@@ -21,6 +21,7 @@ public final class AssistantServer: Sendable {
     public let metrics: GatewayMetrics
     public let mcp: MCPVehicleServer
     let sessions: MCPHTTPSessions
+    let browserSessions = DashboardSessions()
     let logger: Logger
 
     /// The API over a gateway's state; its streams are consumers of the gateway's change feed.
@@ -62,16 +63,24 @@ public final class AssistantServer: Sendable {
 
     func buildRouter() -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
-        if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        if let token = configuration.token { router.add(middleware: AccessMiddleware(token: token, sessions: browserSessions, servesPages: true)) }
         router.add(middleware: MetricsMiddleware())
         let get: [HTTPRequest.Method] = [.get]
         router.add(middleware: MethodNotAllowedMiddleware(routes: [
-            "/healthz", "/metrics", "/openapi.json", "/v1/context", "/v1/context/stream", "/v1/events", "/v1/events/stream", "/v1/signals",
+            "/", "/viss", "/healthz", "/metrics", "/openapi.json", "/v1/context", "/v1/context/stream", "/v1/events", "/v1/events/stream", "/v1/signals",
+            "/dashboard/config.json",
         ].map { .init(path: $0, parameterized: false, methods: get) } + [
             .init(path: "/v1/signals/", parameterized: true, methods: get),
+            .init(path: "/dashboard/lib/", parameterized: true, methods: get),
+            .init(path: "/dashboard/", parameterized: true, methods: get),
             .init(path: "/mcp", parameterized: false, methods: [.post, .get, .delete]),
+            .init(path: "/v1/session", parameterized: false, methods: [.post, .delete]),
         ]))
         let view = self.view, metrics = self.metrics, sessions = self.sessions, limits = configuration
+        DashboardController(configuration: configuration, sessions: browserSessions).addRoutes(to: router)
+        router.get("/viss") { _, _ in
+            Self.error(.upgradeRequired, "VISS is served over WebSocket here and at /: send Upgrade: websocket (subprotocol VISSv2)")
+        }
 
         router.get("/healthz") { _, _ in
             let (healthy, body) = metrics.healthJSON()
@@ -133,6 +142,15 @@ public final class AssistantServer: Sendable {
                 return MCPHTTPBridge.response(await sessions.handle(mcpRequest.request))
             }
         }
+        return router
+    }
+
+    /// The routes a WebSocket upgrade is offered to: VISS at `/` and `/viss`. A plain GET of `/`
+    /// is the dashboard, served by the HTTP router.
+    func buildWebSocketRouter() -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        if let token = configuration.token { router.add(middleware: AccessMiddleware(token: token, sessions: browserSessions, servesPages: false)) }
+        let view = self.view, metrics = self.metrics, limits = configuration
         let ws: @Sendable (Request, BasicWebSocketRequestContext) async throws -> RouterShouldUpgrade = { request, _ in
             // Speak VISSv2 when offered; a client that offers only other subprotocols is refused.
             let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
@@ -232,7 +250,7 @@ public final class AssistantServer: Sendable {
         let router = buildRouter()
         // HTTP/1 with the WebSocket upgrade (VISS), behind TLS when configured, with a deadline
         // for the first bytes and Hummingbird's idle timeout between requests.
-        let webSocketResponder = router.buildResponder()
+        let webSocketResponder = buildWebSocketRouter().buildResponder()
         let idle = TimeAmount.nanoseconds(Int64(configuration.idleConnectionSeconds * 1e9))
         let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
             http1: .init(idleTimeout: idle),

@@ -212,6 +212,10 @@ public final class GatewayMetrics: Sendable {
         }
         out.append("]")
         out.append(", \"subscribers\": "); out.appendDecimal(Int64(gateway.state.feed.subscriberCount))
+        out.append(", \"clients\": {\"sse\": "); out.appendDecimal(Int64(sseCount.load(ordering: .relaxed)))
+        out.append(", \"viss\": "); out.appendDecimal(Int64(vissCount.load(ordering: .relaxed)))
+        out.append(", \"mcp\": "); out.appendDecimal(Int64(mcpCount.load(ordering: .relaxed)))
+        out.append("}")
         out.append(", \"uptime_s\": "); out.appendJSONNumber((Double(now - gateway.state.startedWall) / 1e6).rounded() / 1e3)
         out.append(", \"status\": \""); out.append(anyUp ? "ok" : "degraded"); out.append("\"}\n")
         return (anyUp, out.string)

@@ -20,6 +20,8 @@ import Yams
 ///       token_file: /etc/vehicle-gateway/token   # or token: ...
 ///       location_decimals: 3
 ///       tls_cert: /etc/vehicle-gateway/cert.pem   # with tls_key: HTTPS and WSS
+///       web_lib_dir: /usr/share/javascript        # the dashboard's Leaflet and Chart.js
+///       map_tiles: https://tile.openstreetmap.org/{z}/{x}/{y}.png   # none by default
 ///     log:
 ///       level: info                    # trace debug info notice warning error critical
 ///       format: json                   # text or json
@@ -39,6 +41,10 @@ public struct GatewayConfigFile: Sendable {
     public var locationDecimals: Int?
     public var tlsCert: String?
     public var tlsKey: String?
+    /// Where the dashboard's libraries (Leaflet, Chart.js) are read from.
+    public var webLibraryDirectory: String?
+    /// A map tile URL template for the dashboard ({z}/{x}/{y}); none: the track on a grid.
+    public var mapTiles: String?
     public var logLevel: String?
     public var logFormat: String?
     public var status: Bool?
@@ -58,7 +64,7 @@ public struct GatewayConfigFile: Sendable {
     static let sections: [String: [String]] = [
         "": ["mapping", "sources", "api", "log", "status"],
         "sources": ["interfaces", "replay", "speed", "loop", "fast", "buses"],
-        "api": ["listen", "token", "token_file", "location_decimals", "tls_cert", "tls_key"],
+        "api": ["listen", "token", "token_file", "location_decimals", "tls_cert", "tls_key", "web_lib_dir", "map_tiles"],
         "log": ["level", "format"],
     ]
 
@@ -137,6 +143,11 @@ public struct GatewayConfigFile: Sendable {
                     case "token_file": c.tokenFile = file(v, "api.token_file")
                     case "tls_cert": c.tlsCert = file(v, "api.tls_cert")
                     case "tls_key": c.tlsKey = file(v, "api.tls_key")
+                    case "web_lib_dir": c.webLibraryDirectory = file(v, "api.web_lib_dir")
+                    case "map_tiles":
+                        if let s = v.string, s.hasPrefix("https://") || s.hasPrefix("http://"), s.contains("{z}"), s.contains("{x}"), s.contains("{y}") {
+                            c.mapTiles = s
+                        } else { fail(v, "api.map_tiles must be an http(s) URL template with {z}, {x} and {y}") }
                     default:
                         if let i = v.int, (0...8).contains(i) { c.locationDecimals = i } else { fail(v, "api.location_decimals must be 0 to 8") }
                     }

@@ -19,3 +19,6 @@ command -v curl >/dev/null 2>&1 || apt_install curl
 pkg-config --exists zlib 2>/dev/null || apt_install zlib1g-dev
 # valgrind: the instruction-count guards (scripts/check-instructions.sh) run under callgrind.
 command -v valgrind >/dev/null 2>&1 || apt_install valgrind
+# The dashboard's libraries (served from /usr/share/javascript) and the browser its tests drive.
+[ -f /usr/share/javascript/leaflet/leaflet.js ] && [ -f /usr/share/javascript/chart.js/chart.min.js ] || apt_install libjs-leaflet libjs-chart.js
+command -v chromedriver >/dev/null 2>&1 || apt_install chromium chromium-driver

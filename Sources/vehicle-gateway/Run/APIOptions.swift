@@ -13,10 +13,17 @@ struct APIOptions: ParsableArguments {
     @Option(name: .long, help: "Give out latitude/longitude rounded to this many decimals (3 ≈ 110 m).") var locationDecimals: Int?
     @Option(name: .long, help: "Serve HTTPS/WSS with this certificate chain (PEM).") var tlsCert: String?
     @Option(name: .long, help: "The TLS certificate's private key (PEM).") var tlsKey: String?
+    @Option(name: .long, help: ArgumentHelp("Serve the dashboard's Leaflet and Chart.js from this directory (Debian's libjs-leaflet, libjs-chart.js; default /usr/share/javascript).", valueName: "dir"))
+    var webLibDir: String?
+    @Option(name: .long, help: ArgumentHelp("Map tiles for the dashboard, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (none by default: the track on a grid).", valueName: "url"))
+    var mapTiles: String?
 
     func validate() throws {
         if let listen, APIConfiguration.parseListen(listen) == nil { throw ValidationError("--listen takes HOST:PORT, not '\(listen)'") }
         if let d = locationDecimals, !(0...8).contains(d) { throw ValidationError("--location-decimals must be 0 to 8") }
+        if let t = mapTiles, !(t.hasPrefix("https://") || t.hasPrefix("http://")) || !t.contains("{z}") || !t.contains("{x}") || !t.contains("{y}") {
+            throw ValidationError("--map-tiles takes an http(s) URL template with {z}, {x} and {y}, not '\(t)'")
+        }
     }
 
     func configuration(_ config: GatewayConfigFile? = nil) throws -> APIConfiguration {
@@ -33,6 +40,8 @@ struct APIOptions: ParsableArguments {
         c.locationDecimals = locationDecimals ?? config?.locationDecimals
         c.tlsCertificatePath = tlsCert ?? config?.tlsCert
         c.tlsKeyPath = tlsKey ?? config?.tlsKey
+        if let dir = webLibDir ?? config?.webLibraryDirectory { c.webLibraryDirectory = dir }
+        c.mapTiles = mapTiles ?? config?.mapTiles
         if !c.isLoopback, c.token == nil {
             var bytes = [UInt8](repeating: 0, count: 24)
             for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
