@@ -2,9 +2,9 @@
 import PackageDescription
 
 // Data flows one way; a lower layer never imports a higher one:
-//   CANBus ← DBC ← (SocketCAN, Integrity + VehicleState) ← Gateway (the frame path) ← AssistantAPI ← vehicle-gateway
+//   CANBus ← DBC ← (SocketCAN, Integrity + VehicleState) ← Gateway (the frame path) ← (AssistantAPI, Uplink) ← vehicle-gateway
 // CANBus and DBC need no C library: `DBC` alone is a complete codec. Reading gzip logs (CANLog)
-// needs zlib; controller control (CANControl) needs libsocketcan; nothing else does.
+// needs zlib; controller control (CANControl) needs libsocketcan; the uplink needs libmosquitto.
 let package = Package(
     name: "vehicle-gateway",
     products: [
@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "Simulate", targets: ["Simulate"]),
         .library(name: "AssistantAPI", targets: ["AssistantAPI"]),
+        .library(name: "Uplink", targets: ["Uplink"]),
         .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
     ],
     dependencies: [
@@ -78,10 +79,19 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // libmosquitto (Debian: libmosquitto-dev; linked statically into the deployable binary).
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        // The fleet uplink: the context and status to an MQTT broker, a consumer of the change feed.
+        .target(name: "Uplink", dependencies: [
+            "CANBus", "CSocketCAN", "CMosquitto", "Gateway", "VehicleState",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI",
+                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -6,7 +6,8 @@
 # whose static library links libcurl, and Debian's libcurl.so drags in TLS, LDAP, Kerberos, SSH
 # and IDN libraries (about 30 shared objects). The gateway never makes an HTTP client request, so
 # we link a libcurl built from Debian's own source package (with its security patches) for HTTP
-# only, as a static archive, together with static zlib, libstdc++ and libgcc.
+# only, as a static archive, together with static zlib, libstdc++ and libgcc. The uplink's
+# libmosquitto, which Debian ships only shared, is built the same way, with static OpenSSL.
 #
 # Usage: bash scripts/build-static.sh [--check]
 #   --check  also run the binary in a root file system holding only glibc and libsocketcan.
@@ -67,6 +68,45 @@ if [ ! -f "$curl_prefix/lib/libcurl.a" ]; then
     rm -rf "$src"
 fi
 
+# --- libmosquitto (the uplink's MQTT client), static, from Debian's source of libmosquitto1 ---
+# Debian ships it only as a shared library; built here with TLS (static OpenSSL, libssl-dev),
+# without SRV lookups (c-ares) or cJSON, which the client library does not need.
+mosq_prefix="$work/mosquitto"
+if [ ! -f "$mosq_prefix/libmosquitto.a" ]; then
+    pkg-config --exists libssl 2>/dev/null && [ -f "$(pkg-config --variable=libdir libssl)/libssl.a" ] || apt_install libssl-dev
+    version=$(apt-cache policy libmosquitto1 | awk '/Candidate:/ {print $2}')
+    [ -n "$version" ] && [ "$version" != "(none)" ] || { echo "no libmosquitto1 version known to apt" >&2; exit 1; }
+    upstream=${version%-*}
+    src="$work/mosquitto-src"
+    rm -rf "$src" && mkdir -p "$src"
+    echo "== fetching mosquitto $version source (Debian)" >&2
+    fetched=""
+    for pool in http://deb.debian.org/debian/pool/main/m/mosquitto \
+                http://deb.debian.org/debian-security/pool/updates/main/m/mosquitto; do
+        if curl -sSfL -o "$src/mosquitto.dsc" "$pool/mosquitto_${version}.dsc" 2>/dev/null; then
+            curl -sSfL -o "$src/mosquitto_${upstream}.orig.tar.gz" "$pool/mosquitto_${upstream}.orig.tar.gz"
+            curl -sSfL -o "$src/mosquitto_${version}.debian.tar.xz" "$pool/mosquitto_${version}.debian.tar.xz"
+            fetched=yes
+            break
+        fi
+    done
+    [ -n "$fetched" ] || { echo "mosquitto_${version} source not found in Debian's pools" >&2; exit 1; }
+    (cd "$src" && awk '/^Checksums-Sha256:/ {on=1; next} /^[^ ]/ {on=0} on && NF==3 {print $1 "  " $3}' mosquitto.dsc |
+        grep -E 'orig\.tar\.gz$|debian\.tar\.xz$' | sha256sum -c --quiet -)
+    mkdir -p "$src/tree"
+    tar -xzf "$src/mosquitto_${upstream}.orig.tar.gz" -C "$src/tree" --strip-components=1
+    tar -xJf "$src/mosquitto_${version}.debian.tar.xz" -C "$src"
+    grep -v '^#' "$src/debian/patches/series" | while read -r p; do
+        [ -n "$p" ] || continue
+        patch -d "$src/tree" -p1 -s -f <"$src/debian/patches/$p" >/dev/null
+    done
+    echo "== building libmosquitto (static, TLS through static OpenSSL)" >&2
+    make -s -C "$src/tree/lib" WITH_SHARED_LIBRARIES=no WITH_STATIC_LIBRARIES=yes WITH_DOCS=no WITH_SRV=no WITH_CJSON=no \
+        WITH_TLS=yes WITH_THREADING=yes CFLAGS="-O2 -fPIC" >/dev/null 2>&1
+    mkdir -p "$mosq_prefix"
+    cp "$src/tree/lib/libmosquitto.a" "$mosq_prefix/"
+    rm -rf "$src"
+fi
 # --- a library directory searched before the system's: static archives only ----------------
 libdir="$work/lib"
 mkdir -p "$libdir"
@@ -75,6 +115,8 @@ ln -sf "$(gcc -print-file-name=libstdc++.a)" "$libdir/libstdc++.a"
 zlib_a=$(pkg-config --variable=libdir zlib)/libz.a
 [ -f "$zlib_a" ] || { echo "$zlib_a missing (zlib1g-dev)" >&2; exit 1; }
 ln -sf "$zlib_a" "$libdir/libz.a"
+ln -sf "$PWD/$mosq_prefix/libmosquitto.a" "$libdir/libmosquitto.a"
+for ssl in libssl libcrypto; do ln -sf "$(pkg-config --variable=libdir libssl)/$ssl.a" "$libdir/$ssl.a"; done
 
 # The system .pc files add -L/usr/lib/<triple> ahead of everything, which would pick the .so
 # files again; these copies name the libraries only.
@@ -86,6 +128,13 @@ Description: SocketCAN controller control (system library, dynamic)
 Version: $(pkg-config --modversion libsocketcan)
 Libs: -lsocketcan
 Cflags: $(pkg-config --cflags libsocketcan)
+PC
+cat >"$pcdir/libmosquitto.pc" <<PC
+Name: libmosquitto
+Description: MQTT client library (static archive from $libdir, with static OpenSSL)
+Version: $(pkg-config --modversion libmosquitto)
+Libs: -lmosquitto -lssl -lcrypto
+Cflags: $(pkg-config --cflags libmosquitto)
 PC
 cat >"$pcdir/zlib.pc" <<PC
 Name: zlib

@@ -46,10 +46,17 @@ expected=$(wc -l <DBC/demo_drive.log)
 grep -q '"message": "VehicleSpeed"' "$root/tmp/decoded" || { echo "FAIL: no VehicleSpeed decoded" >&2; exit 1; }
 echo "decode: $lines frames decoded inside the root"
 
-# 2. run: the city drive, API on a free port; the context must come alive with a speed.
+# 2. run: the city drive, API on a free port; the context must come alive with a speed. The
+# uplink (libmosquitto and OpenSSL, linked in) publishes to a real broker outside the root.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mqtt_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$mqtt_port" >"$root/tmp/mosquitto.conf"
+mosquitto -c "$root/tmp/mosquitto.conf" >/dev/null 2>&1 &
+broker_pid=$!
+trap 'kill $broker_pid 2>/dev/null; cleanup' EXIT
 in_root /bin/vehicle-gateway run --replay /data/demo_city_drive.log.gz --mapping /data/demo_mapping.yaml \
-    --speed 4 --listen "127.0.0.1:$port" >"$root/tmp/run.out" 2>&1 &
+    --speed 4 --listen "127.0.0.1:$port" --uplink "mqtt://127.0.0.1:$mqtt_port" --vehicle-id static-check \
+    --uplink-state-dir /tmp/uplink >"$root/tmp/run.out" 2>&1 &
 gateway_pid=$!
 for _ in $(seq 1 100); do
     context=$(curl -sf "http://127.0.0.1:$port/v1/context" 2>/dev/null || true)
@@ -69,6 +76,18 @@ curl -sf -X POST "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json
     -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"check-static","version":"1"}}}' |
     grep -q '"serverInfo"' || { echo "FAIL: no MCP initialize result" >&2; exit 1; }
 echo "mcp: initialize answered"
+# The uplink: connected to the broker and its messages acknowledged (PUBACK).
+for _ in $(seq 1 100); do
+    health=$(curl -sf "http://127.0.0.1:$port/healthz" 2>/dev/null || true)
+    if echo "$health" | python3 -c 'import json,sys; u=json.load(sys.stdin)["uplink"]; sys.exit(0 if u["connected"] and u["acknowledged"] > 0 else 1)' 2>/dev/null; then break; fi
+    sleep 0.1
+done
+echo "$health" | python3 -c '
+import json, sys
+u = json.load(sys.stdin)["uplink"]
+assert u["connected"] and u["acknowledged"] > 0, u
+print("uplink: connected to a real broker,", u["acknowledged"], "messages acknowledged")
+' || { echo "FAIL: the uplink did not deliver; gateway output:" >&2; cat "$root/tmp/run.out" >&2; exit 1; }
 # SIGTERM to the gateway itself (inside the namespace), as systemd would; unshare passes on its status.
 pkill -TERM -f "^/bin/vehicle-gateway run --replay /data/" || true
 wait "$gateway_pid" || { echo "FAIL: gateway exit status $? after SIGTERM" >&2; exit 1; }

@@ -429,9 +429,9 @@ main, #login { padding: 1rem; }
 #login form { display: grid; gap: .5rem; max-width: 24rem; }
 input, select { font: inherit; padding: .35rem .5rem; border: 1px solid var(--off); border-radius: .3rem; }
 .error { color: var(--bad); font-weight: 600; min-height: 1.4em; }
-.tiles { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); }
+.tiles { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); }
 .tile, .panel { background: #fff; border: 1px solid var(--line); border-radius: .5rem; padding: .75rem 1rem; }
-.big { font-size: clamp(2.4rem, 7vw, 4rem); font-weight: 700; margin: 0; font-variant-numeric: tabular-nums; line-height: 1.1; }
+.big { font-size: clamp(2rem, 7vw, 4rem); font-weight: 700; margin: 0; font-variant-numeric: tabular-nums; line-height: 1.1; }
 .big.word { font-size: clamp(1.6rem, 4.5vw, 2.6rem); line-height: 1.5; overflow-wrap: anywhere; }
 .big small { font-size: 1rem; font-weight: 500; }
 .state { margin: .25rem 0 0; font-weight: 600; }

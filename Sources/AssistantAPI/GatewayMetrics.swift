@@ -216,6 +216,12 @@ public final class GatewayMetrics: Sendable {
         out.append(", \"viss\": "); out.appendDecimal(Int64(vissCount.load(ordering: .relaxed)))
         out.append(", \"mcp\": "); out.appendDecimal(Int64(mcpCount.load(ordering: .relaxed)))
         out.append("}")
+        for consumer in gateway.state.consumers.all {
+            out.append(", ")
+            out.appendJSONString(consumer.healthName)
+            out.append(": ")
+            consumer.appendHealthJSON(to: &out)
+        }
         out.append(", \"uptime_s\": "); out.appendJSONNumber((Double(now - gateway.state.startedWall) / 1e6).rounded() / 1e3)
         out.append(", \"status\": \""); out.append(anyUp ? "ok" : "degraded"); out.append("\"}\n")
         return (anyUp, out.string)

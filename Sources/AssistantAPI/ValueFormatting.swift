@@ -32,35 +32,3 @@ enum ValueFormat {
 
     static func nowISO8601() -> String { iso8601(nanoseconds: SystemClock.wallNanoseconds()) }
 }
-
-/// Reduces the precision of positions given out, for consumers that should not get exact ones.
-struct LocationPrecision: Sendable {
-    let decimals: Int?
-    let scale: Double
-    let latitudePath: Int?
-    let longitudePath: Int?
-
-    init(decimals: Int?, mapping: CompiledMapping) {
-        self.decimals = decimals
-        scale = decimals.map { pow(10, Double($0)) } ?? 1
-        latitudePath = mapping.pathIndex("Vehicle.CurrentLocation.Latitude")
-        longitudePath = mapping.pathIndex("Vehicle.CurrentLocation.Longitude")
-    }
-
-    func round(_ value: Double) -> Double {
-        decimals == nil ? value : (value * scale).rounded() / scale
-    }
-
-    func apply(path: Int, _ value: Double) -> Double {
-        path == latitudePath || path == longitudePath ? round(value) : value
-    }
-
-    func apply(_ context: DrivingContext) -> DrivingContext {
-        guard decimals != nil, var location = context.location.value else { return context }
-        var c = context
-        location.latitude = round(location.latitude)
-        location.longitude = round(location.longitude)
-        c.location.value = location
-        return c
-    }
-}

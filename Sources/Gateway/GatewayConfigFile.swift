@@ -22,6 +22,12 @@ import Yams
 ///       tls_cert: /etc/vehicle-gateway/cert.pem   # with tls_key: HTTPS and WSS
 ///       web_lib_dir: /usr/share/javascript        # the dashboard's Leaflet and Chart.js
 ///       map_tiles: https://tile.openstreetmap.org/{z}/{x}/{y}.png   # none by default
+///     uplink:                          # the fleet uplink (MQTT); see the README
+///       url: mqtts://broker.example:8883
+///       vehicle_id: car-1
+///       ca_file: /etc/vehicle-gateway/broker-ca.pem   # cert_file, key_file: mutual TLS
+///       max_rate: 2                    # context messages a second at most; heartbeat_s: 30
+///       location: rounded:3            # exact, rounded:N or off
 ///     log:
 ///       level: info                    # trace debug info notice warning error critical
 ///       format: json                   # text or json
@@ -45,11 +51,32 @@ public struct GatewayConfigFile: Sendable {
     public var webLibraryDirectory: String?
     /// A map tile URL template for the dashboard ({z}/{x}/{y}); none: the track on a grid.
     public var mapTiles: String?
+    /// The fleet uplink (`uplink:`); the executable checks the values it cannot check here.
+    public var uplink = Uplink()
     public var logLevel: String?
     public var logFormat: String?
     public var status: Bool?
 
     public init() {}
+
+    /// `uplink:`: the broker, this vehicle, credentials and TLS files, rates, privacy.
+    public struct Uplink: Sendable {
+        public var url: String?
+        public var vehicleID: String?
+        public var clientID: String?
+        public var username: String?
+        public var passwordFile: String?
+        public var caFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+        public var keepAliveSeconds: Int?
+        public var maxRate: Double?
+        public var heartbeatSeconds: Double?
+        public var location: String?
+        public var stateDirectory: String?
+        public var maxQueueMiB: Double?
+        public init() {}
+    }
 
     /// The file's configuration; every problem in it at once, in file order.
     public static func load(path: String) throws(Diagnostics) -> GatewayConfigFile {
@@ -62,7 +89,9 @@ public struct GatewayConfigFile: Sendable {
     }
 
     static let sections: [String: [String]] = [
-        "": ["mapping", "sources", "api", "log", "status"],
+        "": ["mapping", "sources", "api", "uplink", "log", "status"],
+        "uplink": ["url", "vehicle_id", "client_id", "username", "password_file", "ca_file", "cert_file", "key_file", "keepalive_s",
+                   "max_rate", "heartbeat_s", "location", "state_dir", "max_queue_mb"],
         "sources": ["interfaces", "replay", "speed", "loop", "fast", "buses"],
         "api": ["listen", "token", "token_file", "location_decimals", "tls_cert", "tls_key", "web_lib_dir", "map_tiles"],
         "log": ["level", "format"],
@@ -150,6 +179,34 @@ public struct GatewayConfigFile: Sendable {
                         } else { fail(v, "api.map_tiles must be an http(s) URL template with {z}, {x} and {y}") }
                     default:
                         if let i = v.int, (0...8).contains(i) { c.locationDecimals = i } else { fail(v, "api.location_decimals must be 0 to 8") }
+                    }
+                }
+            case "uplink":
+                for (k, v) in section(value, "uplink") {
+                    func text() -> String? { if let s = v.string, !s.isEmpty { return s }; fail(v, "uplink.\(k.string!) must be a string"); return nil }
+                    func number(_ range: ClosedRange<Double>) -> Double? {
+                        if let f = v.float, range.contains(f) { return f }
+                        fail(v, "uplink.\(k.string!) must be a number from \(range.lowerBound) to \(range.upperBound)"); return nil
+                    }
+                    switch k.string! {
+                    case "url":
+                        if let s = v.string, s.hasPrefix("mqtt://") || s.hasPrefix("mqtts://") { c.uplink.url = s } else { fail(v, "uplink.url must be mqtt://HOST:PORT or mqtts://HOST:PORT") }
+                    case "vehicle_id": c.uplink.vehicleID = text()
+                    case "client_id": c.uplink.clientID = text()
+                    case "username": c.uplink.username = text()
+                    case "password_file": c.uplink.passwordFile = file(v, "uplink.password_file")
+                    case "ca_file": c.uplink.caFile = file(v, "uplink.ca_file")
+                    case "cert_file": c.uplink.certFile = file(v, "uplink.cert_file")
+                    case "key_file": c.uplink.keyFile = file(v, "uplink.key_file")
+                    case "keepalive_s": c.uplink.keepAliveSeconds = number(5...65535).map { Int($0) }
+                    case "max_rate": c.uplink.maxRate = number(0.01...100)
+                    case "heartbeat_s": c.uplink.heartbeatSeconds = number(1...86400)
+                    case "location":
+                        if let s = v.string, s == "exact" || s == "off" || (s.hasPrefix("rounded:") && Int(s.dropFirst(8)).map { (0...8).contains($0) } == true) {
+                            c.uplink.location = s
+                        } else { fail(v, "uplink.location must be exact, rounded:N (N decimals, 0 to 8) or off") }
+                    case "state_dir": c.uplink.stateDirectory = file(v, "uplink.state_dir", mustExist: false)
+                    default: c.uplink.maxQueueMiB = number(0.01...65536)
                     }
                 }
             default:  // log

@@ -17,6 +17,8 @@ public final class GatewayState: Sendable {
     public let integrity: IntegrityStatusTable
     /// When the gateway started (wall clock ns).
     public let startedWall: Int64
+    /// Consumers with health of their own (the uplink), for /healthz.
+    public let consumers = ConsumerHealthRegistry()
 
     public init(mapping: CompiledMapping) {
         self.mapping = mapping

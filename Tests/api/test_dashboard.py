@@ -124,6 +124,16 @@ def test_the_page_follows_the_drive_and_shows_the_tunnel(gateway_factory, browse
         assert "stale" in browser.find_element(By.ID, "map").get_attribute("class")
         assert browser.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon.car.stale")
         browser.save_screenshot(str(SHOTS / "2-tunnel-position-stale.png"))
+        # On a phone: one column, nothing wider than the screen (tables scroll in their panel).
+        browser.set_window_size(390, 844)
+        wait_for(lambda: browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1"), timeout=5)
+        browser.save_screenshot(str(SHOTS / "6-phone.png"))
+        # Every control has an accessible name (a label, aria-label or its text).
+        unnamed = browser.execute_script("""
+            return [...document.querySelectorAll('input, select, button, a[href]')].filter(e =>
+                !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('title') && !e.textContent.trim())
+              .map(e => e.outerHTML.slice(0, 80));""")
+        assert not unnamed, unnamed
         # Only the gateway's own origin was asked for anything: no tiles, no CDN.
         urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert urls and all(u.startswith(g.url) for u in urls), [u for u in urls if not u.startswith(g.url)]

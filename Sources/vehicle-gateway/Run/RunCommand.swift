@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Uplink
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +20,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var sources: SourceOptions
     @OptionGroup var api: APIOptions
+    @OptionGroup(title: "Fleet uplink (MQTT)") var uplink: UplinkOptions
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
     @Option(name: .long, help: "Log format: text or json (one object per line, for journald; default text).") var logFormat: String?
     @Flag(name: .long, help: "No live status display.") var quiet = false
@@ -35,6 +37,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "vehicle-gateway")
         let (mapping, source) = try sources.resolve(config)
         let configuration = try api.configuration(config)
+        let uplinkConfiguration = try uplink.configuration(config)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -60,6 +63,14 @@ struct RunCommand: AsyncParsableCommand {
             .init(service: StreamCloser(server: server)),
             .init(service: WatchdogService(notifier: SystemdNotifier(), gateway: gateway, ready: ready, logger: logger)),
         ]
+        if let uplinkConfiguration {
+            let service = Uplink(configuration: uplinkConfiguration, gateway: gateway, softwareVersion: VehicleGateway.configuration.version,
+                                 logger: Logger(label: "vehicle-gateway.uplink"))
+            do { try service.prepare() } catch { throw CLIFailure.exit(error.description, code: 64) }
+            // Before the stream closer, so it ends (and says offline) while the feed still runs.
+            services.insert(.init(service: service), at: 2)
+            printError("vehicle-gateway: uplink to \(uplinkConfiguration.brokerDescription) as vehicles/\(uplinkConfiguration.vehicleID)")
+        }
         if !quiet, config?.status ?? true { services.append(.init(service: StatusService(view: server.view, metrics: server.metrics))) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -1,0 +1,352 @@
+import CANBus
+import CMosquitto
+import CSocketCAN
+import Foundation
+import Gateway
+import Glibc
+import Logging
+
+/// A message for the broker. QoS 1 always: it leaves the queue only when the broker
+/// acknowledges it (PUBACK).
+public struct OutgoingMessage: Sendable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var retain: Bool
+    public init(topic: String, payload: [UInt8], retain: Bool = false) {
+        self.topic = topic
+        self.payload = payload
+        self.retain = retain
+    }
+}
+
+/// What the uplink has done, for logs, metrics and /healthz.
+public struct UplinkCounters: Sendable {
+    public var connected = false
+    public var queuedMessages = 0
+    public var queuedBytes = 0
+    public var inFlight = 0
+    public var published: UInt64 = 0
+    public var acknowledged: UInt64 = 0
+    public var evicted: UInt64 = 0
+    public var reconnects: UInt64 = 0
+    public var lastAcknowledgedWallNanoseconds: Int64 = 0
+    public var lastError = ""
+}
+
+/// libmosquitto (Debian's libmosquitto, MQTT 5 falling back to 3.1.1) driven on a thread of its
+/// own: every libmosquitto call happens there, so the library needs no locks of ours. Other
+/// threads only append to the queue and wake it (an eventfd). It reconnects with capped
+/// exponential backoff and jitter; a persistent session (clean start off, a session expiry)
+/// lets the broker keep what it acknowledged for us, and libmosquitto resends what was in flight.
+final class MQTTConnection: @unchecked Sendable {
+    struct Shared {
+        var queue: [OutgoingMessage] = []
+        var head = 0
+        var counters = UplinkCounters()
+        var stopping = false
+        var finalMessage: OutgoingMessage?
+    }
+
+    let configuration: UplinkConfiguration
+    let will: OutgoingMessage
+    let logger: Logger
+    private let shared = Locked(Shared())
+    private let wakeFD: Int32
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    // Owned by the connection thread.
+    private var mosq: OpaquePointer?
+    private var connected = false
+    private var connecting = false
+    private var protocolVersion = MQTT_PROTOCOL_V5
+    private var inFlight: [Int32: Int] = [:]  // message id → payload bytes
+    private var lastLoggedError = ""
+    private var everConnected = false
+    /// The library's last logged error (OpenSSL's reason for a TLS failure), added to ours.
+    private var libraryError: String?
+    /// The last TLS failure, until a connection succeeds: libmosquitto's later attempts after a
+    /// refused handshake say only "Protocol error".
+    private var lastTLSError: String?
+
+    init(configuration: UplinkConfiguration, will: OutgoingMessage, logger: Logger) {
+        self.configuration = configuration
+        self.will = will
+        self.logger = logger
+        wakeFD = vg_eventfd()
+    }
+
+    deinit {
+        if let mosq { mosquitto_destroy(mosq) }
+        close(wakeFD)
+    }
+
+    var counters: UplinkCounters { shared.withLock { $0.counters } }
+
+    /// Sets the client up; a file that cannot be read (TLS, credentials) is an error here, at
+    /// start-up, not a silent reconnect loop later.
+    func start() throws(UplinkConfiguration.Problem) {
+        mosquitto_lib_init()
+        let c = configuration
+        guard let m = mosquitto_new(c.clientID, false, Unmanaged.passUnretained(self).toOpaque()) else {
+            throw .init(description: "cannot create the MQTT client (out of memory)")
+        }
+        mosq = m
+        mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)
+        if let user = c.username { check(mosquitto_username_pw_set(m, user, c.password), "username") }
+        if c.usesTLS {
+            for (file, what) in [(c.caFile, "CA file"), (c.certFile, "client certificate"), (c.keyFile, "client key")] {
+                if let file, !FileManager.default.isReadableFile(atPath: file) { throw .init(description: "cannot read the uplink's \(what) \(file)") }
+            }
+            guard c.caFile != nil else { throw .init(description: "mqtts:// needs the CA that signed the broker's certificate (--uplink-ca)") }
+            if (c.certFile == nil) != (c.keyFile == nil) { throw .init(description: "mutual TLS needs both --uplink-cert and --uplink-key") }
+            let rc = mosquitto_tls_set(m, c.caFile, nil, c.certFile, c.keyFile, nil)
+            if rc != MOSQ_ERR_SUCCESS.rawValue {
+                throw .init(description: "cannot set up TLS for the uplink: \(String(cString: mosquitto_strerror(rc))) (check that the key matches the certificate)")
+            }
+        } else if c.caFile != nil || c.certFile != nil {
+            throw .init(description: "TLS files were given for a plain mqtt:// uplink: use mqtts://")
+        }
+        let rc = will.payload.withUnsafeBytes { mosquitto_will_set_v5(m, will.topic, Int32(will.payload.count), $0.baseAddress, 1, true, nil) }
+        check(rc, "last will")
+        mosquitto_connect_v5_callback_set(m) { _, object, rc, _, _ in
+            Unmanaged<MQTTConnection>.fromOpaque(object!).takeUnretainedValue().connected(rc)
+        }
+        mosquitto_disconnect_v5_callback_set(m) { _, object, rc, _ in
+            Unmanaged<MQTTConnection>.fromOpaque(object!).takeUnretainedValue().disconnected(rc)
+        }
+        // libmosquitto says why TLS failed only in its log (OpenSSL's reason): keep its errors.
+        mosquitto_log_callback_set(m) { _, object, level, text in
+            guard level & MOSQ_LOG_ERR != 0, let text else { return }
+            Unmanaged<MQTTConnection>.fromOpaque(object!).takeUnretainedValue().libraryError = String(cString: text)
+        }
+        mosquitto_publish_v5_callback_set(m) { _, object, mid, rc, _ in
+            Unmanaged<MQTTConnection>.fromOpaque(object!).takeUnretainedValue().acknowledged(mid, rc)
+        }
+        let t = Thread { [self] in loop(); finished.signal() }
+        t.name = "vg-uplink"
+        thread = t
+        t.start()
+    }
+
+    /// Queues a message; over the byte bound, the oldest queued message that is not retained
+    /// status makes room (counted).
+    func enqueue(_ message: OutgoingMessage) {
+        shared.withLock { s in
+            s.queue.append(message)
+            s.counters.queuedMessages += 1
+            s.counters.queuedBytes += message.payload.count
+            while s.counters.queuedBytes > configuration.maxQueueBytes, s.queue.count - s.head > 1 {
+                guard let victim = (s.head..<s.queue.count).first(where: { !s.queue[$0].retain }) else { break }
+                let gone = s.queue.remove(at: victim)
+                s.counters.queuedMessages -= 1
+                s.counters.queuedBytes -= gone.payload.count
+                s.counters.evicted += 1
+            }
+        }
+        wake()
+    }
+
+    /// Sends `final` (the offline status), waits up to `seconds` for what is queued to be
+    /// acknowledged, and disconnects cleanly (so the broker does not publish the will).
+    func stop(final: OutgoingMessage, seconds: Double) {
+        shared.withLock { s in s.finalMessage = final; s.stopping = true }
+        wake()
+        if finished.wait(timeout: .now() + seconds + 1) == .timedOut {
+            logger.warning("the uplink did not finish in time")
+        }
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    // MARK: the connection thread
+
+    private func loop() {
+        guard let m = mosq else { return }
+        var delay = configuration.reconnectFirstSeconds
+        var nextAttempt = 0.0
+        var stopDeadline: Double?
+        var sentFinal = false
+        while true {
+            let now = Self.seconds()
+            let (stopping, final) = shared.withLock { ($0.stopping, $0.finalMessage) }
+            if stopping, stopDeadline == nil { stopDeadline = now + 2 }
+            if let stopDeadline {
+                let drained = shared.withLock { $0.head == $0.queue.count } && inFlight.isEmpty
+                if (sentFinal && inFlight.isEmpty) || now > stopDeadline || (!connected && !connecting) {
+                    if connected { mosquitto_disconnect_v5(m, 0, nil); _ = mosquitto_loop_write(m, 1) }
+                    return
+                }
+                if drained, !sentFinal, connected, let final {
+                    publish(m, final)
+                    sentFinal = true
+                }
+            }
+            if !connected, !connecting, stopDeadline == nil, now >= nextAttempt {
+                connect(m)
+                if !connecting {
+                    // ±25 % jitter, so a fleet coming out of one tunnel does not reconnect in step.
+                    nextAttempt = now + delay * Double.random(in: 0.75...1.25)
+                    delay = min(delay * 2, configuration.reconnectMaxSeconds)
+                } else {
+                    delay = configuration.reconnectFirstSeconds
+                }
+            }
+            if connected { sendQueued(m) }
+            var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+            let socket = mosquitto_socket(m)
+            if socket >= 0 {
+                fds.append(pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(m) ? Int16(POLLOUT) : 0), revents: 0))
+            }
+            let wait = connected || connecting ? 1.0 : max(0.01, min(1.0, nextAttempt - Self.seconds()))
+            _ = poll(&fds, nfds_t(fds.count), Int32(wait * 1000))
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                var drain: UInt64 = 0
+                _ = read(wakeFD, &drain, 8)
+            }
+            if fds.count > 1 {
+                var rc = MOSQ_ERR_SUCCESS.rawValue
+                if fds[1].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { rc = mosquitto_loop_read(m, 1) }
+                if rc == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(m) { rc = mosquitto_loop_write(m, 1) }
+                if rc == MOSQ_ERR_SUCCESS.rawValue { rc = mosquitto_loop_misc(m) }
+                if rc != MOSQ_ERR_SUCCESS.rawValue { lost(rc) }
+            }
+        }
+    }
+
+    private func connect(_ m: OpaquePointer) {
+        var properties: OpaquePointer? = nil
+        if protocolVersion == MQTT_PROTOCOL_V5 {
+            mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), configuration.sessionExpirySeconds)
+        }
+        libraryError = nil
+        let rc = mosquitto_connect_bind_v5(m, configuration.host, Int32(configuration.port), Int32(configuration.keepAliveSeconds), nil, properties)
+        mosquitto_property_free_all(&properties)
+        if rc == MOSQ_ERR_SUCCESS.rawValue {
+            connecting = true
+        } else {
+            report("cannot connect to \(configuration.brokerDescription): \(describe(rc))")
+        }
+    }
+
+    private func sendQueued(_ m: OpaquePointer) {
+        // Up to 64 unacknowledged at once; the rest wait in our queue, in order.
+        while inFlight.count < 64 {
+            guard let message = shared.withLock({ s -> OutgoingMessage? in s.head < s.queue.count ? s.queue[s.head] : nil }) else { break }
+            guard publish(m, message) else { break }
+            shared.withLock { s in
+                s.head += 1
+                s.counters.queuedMessages -= 1
+                s.counters.queuedBytes -= message.payload.count
+                if s.head > 1024, s.head * 2 > s.queue.count { s.queue.removeFirst(s.head); s.head = 0 }
+            }
+        }
+    }
+
+    @discardableResult
+    private func publish(_ m: OpaquePointer, _ message: OutgoingMessage) -> Bool {
+        var mid: Int32 = 0
+        let rc = message.payload.withUnsafeBytes {
+            mosquitto_publish_v5(m, &mid, message.topic, Int32(message.payload.count), $0.baseAddress, 1, message.retain, nil)
+        }
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+            report("cannot publish to \(message.topic): \(Self.describe(rc))")
+            return false
+        }
+        inFlight[mid] = message.payload.count
+        shared.withLock { s in s.counters.published += 1; s.counters.inFlight = inFlight.count }
+        return true
+    }
+
+    private func connected(_ rc: Int32) {
+        connecting = false
+        if rc == 0 {
+            connected = true
+            let again = everConnected
+            everConnected = true
+            shared.withLock { s in s.counters.connected = true; if again { s.counters.reconnects += 1 } }
+            logger.info("uplink connected", metadata: ["broker": "\(configuration.brokerDescription)", "mqtt": "\(protocolVersion == MQTT_PROTOCOL_V5 ? "5" : "3.1.1")"])
+            lastLoggedError = ""
+            lastTLSError = nil
+            return
+        }
+        // A 3.1.1 broker answers a version-5 CONNECT with "unacceptable protocol version" (1),
+        // a 5 broker that refuses 5 with 132: try 3.1.1.
+        if protocolVersion == MQTT_PROTOCOL_V5, rc == 1 || rc == 132 {
+            protocolVersion = MQTT_PROTOCOL_V311
+            mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+            report("the broker refused MQTT 5; using MQTT 3.1.1")
+            return
+        }
+        let reason = protocolVersion == MQTT_PROTOCOL_V5 ? String(cString: mosquitto_reason_string(rc)) : String(cString: mosquitto_connack_string(rc))
+        report("the broker \(configuration.brokerDescription) refused the connection: \(reason)")
+    }
+
+    private func disconnected(_ rc: Int32) {
+        if connected || connecting, rc != 0 { report("uplink disconnected: \(describe(rc))") }
+        connected = false
+        connecting = false
+        shared.withLock { $0.counters.connected = false }
+    }
+
+    private func lost(_ rc: Int32) {
+        if connected || connecting { report("uplink connection lost: \(describe(rc))") }
+        connected = false
+        connecting = false
+        shared.withLock { $0.counters.connected = false }
+    }
+
+    private func acknowledged(_ mid: Int32, _ rc: Int32) {
+        guard inFlight.removeValue(forKey: mid) != nil else { return }
+        shared.withLock { s in
+            s.counters.inFlight = inFlight.count
+            if rc < 128 {
+                s.counters.acknowledged += 1
+                s.counters.lastAcknowledgedWallNanoseconds = SystemClock.wallNanoseconds()
+            }
+        }
+        if rc >= 128 { report("the broker refused a message: \(String(cString: mosquitto_reason_string(rc)))") }
+    }
+
+    /// Logs a problem once until it changes (a broker down for an hour is one line, not 120).
+    private func report(_ text: String) {
+        shared.withLock { $0.counters.lastError = text }
+        guard text != lastLoggedError else { return }
+        lastLoggedError = text
+        logger.warning("\(text)")
+    }
+
+    /// The library's reason for `rc`, with what it logged (OpenSSL's words on a TLS failure).
+    private func describe(_ rc: Int32) -> String {
+        let text = Self.describe(rc)
+        defer { libraryError = nil }
+        if let detail = libraryError {
+            if detail.contains("SSL") || detail.contains("TLS") || detail.contains("certificate") { lastTLSError = detail }
+            return "\(text) (\(detail))"
+        }
+        // (EPROTO arrives as MOSQ_ERR_ERRNO.)
+        if let tls = lastTLSError, rc == MOSQ_ERR_PROTOCOL.rawValue || rc == MOSQ_ERR_TLS.rawValue || rc == MOSQ_ERR_ERRNO.rawValue {
+            return "\(text) (after the TLS failure: \(tls))"
+        }
+        // A handshake the broker refuses can fail inside the connect call with no word from
+        // OpenSSL but EPROTO: say what it means.
+        if configuration.usesTLS, rc == MOSQ_ERR_PROTOCOL.rawValue || rc == MOSQ_ERR_TLS.rawValue || (rc == MOSQ_ERR_ERRNO.rawValue && errno == EPROTO) {
+            return "\(text): the TLS handshake failed (does the broker trust this car's certificate, and is --uplink-ca the broker's CA?)"
+        }
+        return text
+    }
+
+    static func describe(_ rc: Int32) -> String {
+        if rc == MOSQ_ERR_ERRNO.rawValue { return String(cString: strerror(errno)) }
+        return String(cString: mosquitto_strerror(rc))
+    }
+
+    static func seconds() -> Double { Double(SystemClock.monotonicNanoseconds()) / 1e9 }
+
+    private func check(_ rc: Int32, _ what: String) {
+        if rc != MOSQ_ERR_SUCCESS.rawValue { logger.error("uplink \(what): \(Self.describe(rc))") }
+    }
+}

@@ -1,0 +1,104 @@
+"""A real MQTT broker for the uplink tests: Debian's mosquitto on a free loopback port with its
+own configuration file and persistence in a folder its user can write (started as root it drops
+to the `mosquitto` user), stopped at the end. And a paho-mqtt subscriber that records what
+arrives."""
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    def __init__(self, directory, port=None, extra="", head=""):
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.conf = directory / "mosquitto.conf"
+        self.conf.write_text(f"{head}listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                             f"persistence_location {directory}/\nlog_dest file {directory}/mosquitto.log\n{extra}")
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("mosquitto")
+            for p in [directory, *directory.iterdir()]:
+                os.chown(p, user.pw_uid, user.pw_gid)
+            # pytest's folders are private to root: let the mosquitto user pass through them.
+            for parent in directory.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, mode | 0o001)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        assert shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"), "Debian's mosquitto is needed"
+        self.proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        end = time.time() + 20
+        while time.time() < end:  # ready when it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, "mosquitto exited: " + self.proc.stderr.read()
+                time.sleep(0.05)
+        raise AssertionError("mosquitto did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def log(self):
+        p = self.dir / "mosquitto.log"
+        return p.read_text() if p.exists() else ""
+
+
+class Subscriber:
+    """paho-mqtt (MQTT 5), subscribed at QoS 1; messages are kept as (topic, payload dict, retained)."""
+
+    def __init__(self, port, topics, client_id="test-subscriber", persistent=False):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+
+        def on_connect(client, userdata, flags, reason, properties):
+            for t in topics:
+                client.subscribe(t, qos=1)
+            self.connected.set()
+
+        def on_message(client, userdata, m):
+            with self.lock:
+                self.messages.append((m.topic, json.loads(m.payload), m.retain))
+
+        self.client.on_connect = on_connect
+        self.client.on_message = on_message
+        properties = None
+        if persistent:  # the broker keeps the session, and QoS 1 messages for it, while it is away
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 3600
+        self.client.reconnect_delay_set(min_delay=0.2, max_delay=1)
+        self.client.connect("127.0.0.1", port, clean_start=mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=properties)
+        self.client.loop_start()
+        assert self.connected.wait(10), "paho could not connect"
+
+    def on(self, topic):
+        with self.lock:
+            return [p for t, p, _ in self.messages if t == topic]
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
