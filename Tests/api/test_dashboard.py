@@ -60,9 +60,12 @@ def test_the_served_page_is_the_repo_files_and_the_libraries_come_from_debian(ga
     for path, file in (("/", "index.html"), ("/dashboard/dashboard.js", "dashboard.js"), ("/dashboard/dashboard.css", "dashboard.css")):
         body, code = g.curl(path)
         assert code == 200 and body == (WEB / file).read_text().rstrip("\n"), f"{path}: run scripts/embed-web.py after editing web/dashboard/"
-    for name, installed in (("leaflet.js", "/usr/share/javascript/leaflet/leaflet.js"), ("chart.js", "/usr/share/javascript/chart.js/chart.min.js")):
+    for name, installed in (("leaflet.js", "/usr/share/javascript/leaflet/leaflet.min.js"), ("chart.js", "/usr/share/javascript/chart.js/chart.min.js")):
         body, code = g.curl("/dashboard/lib/" + name)
         assert code == 200 and body == pathlib.Path(installed).read_text(), name
+    # Debian's precompressed Leaflet, to a client that takes gzip (curl --compressed unpacks it).
+    body, code = g.curl("/dashboard/lib/leaflet.js", "--compressed", "-H", "Accept-Encoding: gzip")
+    assert code == 200 and body == pathlib.Path("/usr/share/javascript/leaflet/leaflet.min.js").read_text()
     body, code = g.curl("/dashboard/lib/..%2F..%2Fetc%2Fpasswd")
     assert code == 404 and "served are" in body
     # A plain GET of /viss is told to upgrade; / upgraded is still VISS (test_viss covers it).
@@ -71,7 +74,7 @@ def test_the_served_page_is_the_repo_files_and_the_libraries_come_from_debian(ga
     # Libraries missing: the message names the file and the Debian package.
     g2 = gateway_factory("--replay", DEMO_LOG, "--mapping", DEMO_MAPPING, "--web-lib-dir", tmp_path)
     body, code = g2.curl("/dashboard/lib/leaflet.js")
-    assert code == 404 and f"{tmp_path}/leaflet/leaflet.js" in body and "libjs-leaflet" in body, body
+    assert code == 404 and f"{tmp_path}/leaflet/leaflet.min.js" in body and "libjs-leaflet" in body, body
 
 
 def test_the_page_follows_the_drive_and_shows_the_tunnel(gateway_factory, browser):
@@ -91,20 +94,28 @@ def test_the_page_follows_the_drive_and_shows_the_tunnel(gateway_factory, browse
         wait_for(lambda: text(browser, "connection") == "live", timeout=30)
         assert browser.execute_script("return typeof Chart") == "function" and browser.execute_script("return typeof L") == "object"
         # The speed tile, sampled for a while, is always a speed the API gave within the last second.
-        tiles, positions, start = [], [], time.time()
+        tiles, table, positions, start = [], [], [], time.time()
         while time.time() - start < 12:
             t, value = time.time(), text(browser, "speed")
             if value not in ("", "–"):
                 tiles.append((t, float(value)))
+            cell = js_text(browser, '#signals tr[data-path="Vehicle.Speed"] td')
+            if cell not in (None, "", "—"):
+                table.append((t, float(cell)))
             positions.append(browser.find_element(By.ID, "position").get_attribute("data-lat") + "," +
                              browser.find_element(By.ID, "position").get_attribute("data-lon"))
             time.sleep(0.2)
-        late = []
-        for t, v in tiles:
-            window = [s for at, s, _, _ in api if t - 1.0 <= at <= t + 0.3 and s is not None]
-            if window and not (min(window) - 0.051 <= v <= max(window) + 0.051):
-                late.append((round(t - start, 2), v, min(window), max(window)))
-        assert len(tiles) > 30 and not late, late[:5]
+        def late(samples, tolerance):
+            behind = []
+            for t, v in samples:
+                window = [s for at, s, _, _ in api if t - 1.0 <= at <= t + 0.3 and s is not None]
+                if window and not (min(window) - tolerance <= v <= max(window) + tolerance):
+                    behind.append((round(t - start, 2), v, min(window), max(window)))
+            return behind
+        assert len(tiles) > 30 and not late(tiles, 0.051), late(tiles, 0.051)[:5]
+        # The table (polled twice a second, values to 3 decimals): within the same second.
+        assert len(table) > 30 and not late(table, 0.0006), late(table, 0.0006)[:5]
+        assert len({v for _, v in table}) > 5, "the table did not move"
         assert len({v for _, v in tiles}) > 5, "the speed tile did not move"
         assert len(set(positions)) > 5, "the position did not move"
         marker = browser.find_element(By.CSS_SELECTOR, ".leaflet-marker-icon.car")
