@@ -83,7 +83,7 @@ let package = Package(
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         // The fleet uplink: the context and status to an MQTT broker, a consumer of the change feed.
         .target(name: "Uplink", dependencies: [
-            "CANBus", "CSocketCAN", "CMosquitto", "Gateway", "VehicleState",
+            "CANBus", "CSocketCAN", "CMosquitto", "Gateway", "Integrity", "VehicleState",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

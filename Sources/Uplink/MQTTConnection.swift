@@ -31,6 +31,10 @@ public struct UplinkCounters: Sendable {
     public var reconnects: UInt64 = 0
     public var lastAcknowledgedWallNanoseconds: Int64 = 0
     public var lastError = ""
+    /// The queue on disk: bytes not yet acknowledged, torn records found at start, failed writes.
+    public var journalBytes: UInt64 = 0
+    public var tornRecords = 0
+    public var journalWriteFailures: UInt64 = 0
 }
 
 /// libmosquitto (Debian's libmosquitto, MQTT 5 falling back to 3.1.1) driven on a thread of its
@@ -40,8 +44,15 @@ public struct UplinkCounters: Sendable {
 /// lets the broker keep what it acknowledged for us, and libmosquitto resends what was in flight.
 final class MQTTConnection: @unchecked Sendable {
     struct Shared {
-        var queue: [OutgoingMessage] = []
+        /// Queued, not yet handed to libmosquitto: each message with the offset past its record
+        /// in the journal (nil if it could not be written there).
+        var queue: [(message: OutgoingMessage, end: UInt64?)] = []
         var head = 0
+        /// Every journaled record in file order, and whether it is done (acknowledged or evicted):
+        /// the journal's acknowledged offset advances over the done ones at the front.
+        var order: [(end: UInt64, done: Bool)] = []
+        var orderHead = 0
+        var journal: UplinkJournal?
         var counters = UplinkCounters()
         var stopping = false
         var finalMessage: OutgoingMessage?
@@ -60,7 +71,7 @@ final class MQTTConnection: @unchecked Sendable {
     private var connected = false
     private var connecting = false
     private var protocolVersion = MQTT_PROTOCOL_V5
-    private var inFlight: [Int32: Int] = [:]  // message id → payload bytes
+    private var inFlight: [Int32: UInt64?] = [:]  // message id → its record's end in the journal
     private var lastLoggedError = ""
     private var everConnected = false
     /// The library's last logged error (OpenSSL's reason for a TLS failure), added to ours.
@@ -86,6 +97,22 @@ final class MQTTConnection: @unchecked Sendable {
     /// Sets the client up; a file that cannot be read (TLS, credentials) is an error here, at
     /// start-up, not a silent reconnect loop later.
     func start() throws(UplinkConfiguration.Problem) {
+        var pending: [(OutgoingMessage, UInt64)] = []
+        let journal = try UplinkJournal(directory: configuration.stateDirectory, pending: &pending)
+        shared.withLock { s in
+            s.journal = journal
+            for (m, end) in pending {
+                s.queue.append((m, end))
+                s.order.append((end, false))
+                s.counters.queuedMessages += 1
+                s.counters.queuedBytes += m.payload.count
+            }
+            s.counters.tornRecords = journal.tornRecords
+            s.counters.journalBytes = journal.end - journal.acknowledged
+        }
+        if !pending.isEmpty || journal.tornRecords > 0 {
+            logger.notice("uplink queue from the last run", metadata: ["messages": "\(pending.count)", "torn_records": "\(journal.tornRecords)"])
+        }
         mosquitto_lib_init()
         let c = configuration
         guard let m = mosquitto_new(c.clientID, false, Unmanaged.passUnretained(self).toOpaque()) else {
@@ -129,22 +156,48 @@ final class MQTTConnection: @unchecked Sendable {
         t.start()
     }
 
-    /// Queues a message; over the byte bound, the oldest queued message that is not retained
-    /// status makes room (counted).
+    /// Queues a message: into the journal on disk first, then the queue in memory. Over the
+    /// byte bound, the oldest queued messages make room (counted, logged).
     func enqueue(_ message: OutgoingMessage) {
-        shared.withLock { s in
-            s.queue.append(message)
+        let evicted = shared.withLock { s -> UInt64 in
+            let end = s.journal?.append(message)
+            if let end { s.order.append((end, false)) } else { s.counters.journalWriteFailures += 1 }
+            s.queue.append((message, end))
             s.counters.queuedMessages += 1
             s.counters.queuedBytes += message.payload.count
+            var evicted: UInt64 = 0
             while s.counters.queuedBytes > configuration.maxQueueBytes, s.queue.count - s.head > 1 {
-                guard let victim = (s.head..<s.queue.count).first(where: { !s.queue[$0].retain }) else { break }
-                let gone = s.queue.remove(at: victim)
+                let gone = s.queue[s.head]
+                s.head += 1
                 s.counters.queuedMessages -= 1
-                s.counters.queuedBytes -= gone.payload.count
+                s.counters.queuedBytes -= gone.message.payload.count
                 s.counters.evicted += 1
+                evicted += 1
+                if let end = gone.end { Self.done(end, in: &s) }
             }
+            s.counters.journalBytes = s.journal.map { $0.end - $0.acknowledged } ?? 0
+            return evicted
         }
+        if evicted > 0 { logger.warning("uplink queue full: the oldest messages were dropped", metadata: ["evicted": "\(evicted)"]) }
         wake()
+    }
+
+    /// A journaled record is done (acknowledged or evicted): advance the journal's
+    /// acknowledged offset over the done records at the front.
+    private static func done(_ end: UInt64, in s: inout Shared) {
+        guard let i = (s.orderHead..<s.order.count).first(where: { s.order[$0].end == end }) else { return }
+        s.order[i].done = true
+        var frontier: UInt64?
+        while s.orderHead < s.order.count, s.order[s.orderHead].done {
+            frontier = s.order[s.orderHead].end
+            s.orderHead += 1
+        }
+        if s.orderHead > 1024, s.orderHead * 2 > s.order.count { s.order.removeFirst(s.orderHead); s.orderHead = 0 }
+        if let frontier, let journal = s.journal {
+            journal.acknowledge(upTo: frontier)
+            if journal.end == 0 { s.order.removeAll(); s.orderHead = 0 }  // emptied: offsets start again
+            s.counters.journalBytes = journal.end - journal.acknowledged
+        }
     }
 
     /// Sends `final` (the offline status), waits up to `seconds` for what is queued to be
@@ -235,8 +288,8 @@ final class MQTTConnection: @unchecked Sendable {
     private func sendQueued(_ m: OpaquePointer) {
         // Up to 64 unacknowledged at once; the rest wait in our queue, in order.
         while inFlight.count < 64 {
-            guard let message = shared.withLock({ s -> OutgoingMessage? in s.head < s.queue.count ? s.queue[s.head] : nil }) else { break }
-            guard publish(m, message) else { break }
+            guard let (message, end) = shared.withLock({ s -> (OutgoingMessage, UInt64?)? in s.head < s.queue.count ? s.queue[s.head] : nil }) else { break }
+            guard publish(m, message, end: end) else { break }
             shared.withLock { s in
                 s.head += 1
                 s.counters.queuedMessages -= 1
@@ -247,7 +300,7 @@ final class MQTTConnection: @unchecked Sendable {
     }
 
     @discardableResult
-    private func publish(_ m: OpaquePointer, _ message: OutgoingMessage) -> Bool {
+    private func publish(_ m: OpaquePointer, _ message: OutgoingMessage, end: UInt64? = nil) -> Bool {
         var mid: Int32 = 0
         let rc = message.payload.withUnsafeBytes {
             mosquitto_publish_v5(m, &mid, message.topic, Int32(message.payload.count), $0.baseAddress, 1, message.retain, nil)
@@ -256,7 +309,7 @@ final class MQTTConnection: @unchecked Sendable {
             report("cannot publish to \(message.topic): \(Self.describe(rc))")
             return false
         }
-        inFlight[mid] = message.payload.count
+        inFlight[mid] = .some(end)
         shared.withLock { s in s.counters.published += 1; s.counters.inFlight = inFlight.count }
         return true
     }
@@ -300,9 +353,10 @@ final class MQTTConnection: @unchecked Sendable {
     }
 
     private func acknowledged(_ mid: Int32, _ rc: Int32) {
-        guard inFlight.removeValue(forKey: mid) != nil else { return }
+        guard let end = inFlight.removeValue(forKey: mid) else { return }
         shared.withLock { s in
             s.counters.inFlight = inFlight.count
+            if let end { Self.done(end, in: &s) }
             if rc < 128 {
                 s.counters.acknowledged += 1
                 s.counters.lastAcknowledgedWallNanoseconds = SystemClock.wallNanoseconds()

@@ -110,6 +110,9 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
         out.append(", \"acknowledged\": "); out.appendDecimal(c.acknowledged)
         out.append(", \"evicted\": {\"queue_full\": "); out.appendDecimal(c.evicted); out.append("}")
         out.append(", \"reconnects\": "); out.appendDecimal(c.reconnects)
+        out.append(", \"journal\": {\"unacknowledged_bytes\": "); out.appendDecimal(c.journalBytes)
+        out.append(", \"torn_records\": "); out.appendDecimal(Int64(c.tornRecords))
+        out.append(", \"write_failures\": "); out.appendDecimal(c.journalWriteFailures); out.append("}")
         out.append(", \"last_ack_age_s\": ")
         if c.lastAcknowledgedWallNanoseconds > 0 {
             out.appendJSONNumber((Double(SystemClock.wallNanoseconds() - c.lastAcknowledgedWallNanoseconds) / 1e6).rounded() / 1e3)

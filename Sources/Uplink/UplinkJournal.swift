@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+import Integrity
+
+/// The uplink's store-and-forward queue on disk: every message is appended here before it is
+/// handed to the broker, and the file's acknowledged prefix grows as PUBACKs arrive, so what was
+/// queued when the gateway was killed (or the power cut) is sent after the next start.
+///
+/// A log of our own rather than SQLite: the access is append at the end and advance a pointer at
+/// the front, in order; a record is `0xA5, length (u32 LE), CRC-32 (u32 LE), body` with the body
+/// `retain (u8), topic length (u16 LE), topic, payload`. A torn or corrupt record (a write cut by
+/// power loss) is detected by its length or CRC, counted, and the file is cut there. The
+/// acknowledged offset lives in its own small file, replaced by rename. Appends are not synced
+/// one by one (the page cache survives a killed process; a power cut may lose the last moments).
+/// When everything is acknowledged and the file has grown past 1 MiB, it is emptied.
+final class UplinkJournal {
+    let path: String
+    let ackPath: String
+    private let fd: Int32
+    private(set) var end: UInt64
+    private(set) var acknowledged: UInt64
+    /// Records found torn or corrupt when the journal was opened.
+    let tornRecords: Int
+    private static let crc = CRC(.crc32)
+    static let compactBytes: UInt64 = 1 << 20
+
+    /// Opens (or creates) the journal; the messages not yet acknowledged, each with the offset
+    /// just past its record.
+    init(directory: String, pending: inout [(OutgoingMessage, UInt64)]) throws(UplinkConfiguration.Problem) {
+        path = directory + "/uplink-queue.log"
+        ackPath = directory + "/uplink-queue.ack"
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .init(description: "cannot open the uplink queue \(path): \(String(cString: strerror(errno)))") }
+        let data = FileManager.default.contents(atPath: path) ?? Data()
+        var start: UInt64 = 0
+        if let text = FileManager.default.contents(atPath: ackPath).map({ String(decoding: $0, as: UTF8.self) }),
+           let n = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)), n <= UInt64(data.count) {
+            start = n
+        }
+        var offset = Int(start), torn = 0
+        data.withUnsafeBytes { raw in
+            while offset < raw.count {
+                guard let (message, next) = Self.decode(raw, at: offset) else { torn = 1; break }
+                pending.append((message, UInt64(next)))
+                offset = next
+            }
+        }
+        tornRecords = torn
+        if torn > 0 { _ = ftruncate(fd, off_t(offset)) }  // the rest of the file is the torn tail
+        end = UInt64(offset)
+        acknowledged = start
+        _ = lseek(fd, off_t(end), SEEK_SET)
+    }
+
+    deinit { close(fd) }
+
+    /// Appends a record; returns the offset just past it, or nil when the write failed (disk
+    /// full: the message is still sent from memory, only not kept across a restart).
+    func append(_ m: OutgoingMessage) -> UInt64? {
+        let topic = Array(m.topic.utf8)
+        var body = [UInt8]()
+        body.reserveCapacity(3 + topic.count + m.payload.count)
+        body.append(m.retain ? 1 : 0)
+        body.append(UInt8(topic.count & 0xFF)); body.append(UInt8(topic.count >> 8))
+        body += topic
+        body += m.payload
+        let crc = body.withUnsafeBytes { Self.crc.finish(Self.crc.update(Self.crc.begin(), bytes: $0)) }
+        var record: [UInt8] = [0xA5]
+        for v in [UInt32(body.count), crc] { for k in 0..<4 { record.append(UInt8(truncatingIfNeeded: v >> (8 * k))) } }
+        record += body
+        let written = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(end)) }
+        guard written == record.count else {
+            if written > 0 { _ = ftruncate(fd, off_t(end)) }
+            return nil
+        }
+        end += UInt64(record.count)
+        return end
+    }
+
+    /// Everything before `offset` is acknowledged (or evicted): remember it; empty the file when
+    /// nothing is left in it and it has grown.
+    func acknowledge(upTo offset: UInt64) {
+        guard offset > acknowledged else { return }
+        acknowledged = offset
+        if acknowledged == end, end >= Self.compactBytes {
+            _ = ftruncate(fd, 0)
+            end = 0
+            acknowledged = 0
+        }
+        let temporary = ackPath + ".tmp"
+        if FileManager.default.createFile(atPath: temporary, contents: Data("\(acknowledged)\n".utf8)) { _ = rename(temporary, ackPath) }
+    }
+
+    static func decode(_ raw: UnsafeRawBufferPointer, at offset: Int) -> (OutgoingMessage, Int)? {
+        guard offset + 9 <= raw.count, raw[offset] == 0xA5 else { return nil }
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(raw[at + $1]) << (8 * $1) } }
+        let length = u32(offset + 1), crc = UInt32(u32(offset + 5))
+        let bodyStart = offset + 9
+        guard length >= 3, bodyStart + length <= raw.count else { return nil }
+        let body = UnsafeRawBufferPointer(rebasing: raw[bodyStart..<bodyStart + length])
+        guard Self.crc.finish(Self.crc.update(Self.crc.begin(), bytes: body)) == crc else { return nil }
+        let topicLength = Int(body[1]) | Int(body[2]) << 8
+        guard 3 + topicLength <= length else { return nil }
+        let topic = String(decoding: body[3..<3 + topicLength], as: UTF8.self)
+        return (OutgoingMessage(topic: topic, payload: Array(body[(3 + topicLength)...]), retain: body[0] == 1), bodyStart + length)
+    }
+}
