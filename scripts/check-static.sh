@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${1:?usage: check-static.sh BINARY}
 . scripts/lib/system-deps.sh
+. scripts/lib/test-deps.sh
 . scripts/lib/deploy-libs.sh
 command -v pkill >/dev/null || apt_install procps
 root=$(mktemp -d)
@@ -51,7 +52,7 @@ echo "decode: $lines frames decoded inside the root"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mqtt_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$mqtt_port" >"$root/tmp/mosquitto.conf"
-mosquitto -c "$root/tmp/mosquitto.conf" >/dev/null 2>&1 &
+"$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$root/tmp/mosquitto.conf" >/dev/null 2>&1 &
 broker_pid=$!
 trap 'kill $broker_pid 2>/dev/null; cleanup' EXIT
 in_root /bin/vehicle-gateway run --replay /data/demo_city_drive.log.gz --mapping /data/demo_mapping.yaml \

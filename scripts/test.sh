@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/system-deps.sh
+. scripts/lib/test-deps.sh
 . scripts/lib/python-env.sh
 
 echo "== the manifest says the truth (each target declares exactly what it imports)"

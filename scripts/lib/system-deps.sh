@@ -19,10 +19,7 @@ command -v curl >/dev/null 2>&1 || apt_install curl
 pkg-config --exists zlib 2>/dev/null || apt_install zlib1g-dev
 # valgrind: the instruction-count guards (scripts/check-instructions.sh) run under callgrind.
 command -v valgrind >/dev/null 2>&1 || apt_install valgrind
-# The dashboard's libraries (served from /usr/share/javascript) and the browser its tests drive.
-[ -f /usr/share/javascript/leaflet/leaflet.js ] && [ -f /usr/share/javascript/chart.js/chart.min.js ] || apt_install libjs-leaflet libjs-chart.js
-command -v chromedriver >/dev/null 2>&1 || apt_install chromium chromium-driver
-# libmosquitto-dev: the uplink's MQTT client (the static build compiles it from Debian's source);
-# mosquitto: the real broker the uplink tests run.
+# The dashboard's libraries (served from /usr/share/javascript).
+[ -f /usr/share/javascript/leaflet/leaflet.min.js ] && [ -f /usr/share/javascript/chart.js/chart.min.js ] || apt_install libjs-leaflet libjs-chart.js
+# libmosquitto-dev: the uplink's MQTT client (the static build compiles it from Debian's source).
 pkg-config --exists libmosquitto 2>/dev/null || apt_install libmosquitto-dev
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto
