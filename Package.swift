@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Data flows one way; a lower layer never imports a higher one:
-//   CANBus ← DBC ← (SocketCAN, Integrity + VehicleState) ← Gateway (the frame path) ← (AssistantAPI, Uplink) ← vehicle-gateway
+//   CANBus ← DBC ← (SocketCAN, Integrity + VehicleState) ← Gateway (the frame path) ← (AssistantAPI, Uplink, KuksaAPI) ← vehicle-gateway
 // CANBus and DBC need no C library: `DBC` alone is a complete codec. Reading gzip logs (CANLog)
 // needs zlib; controller control (CANControl) needs libsocketcan; the uplink needs libmosquitto.
 let package = Package(
@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "Simulate", targets: ["Simulate"]),
         .library(name: "AssistantAPI", targets: ["AssistantAPI"]),
         .library(name: "Uplink", targets: ["Uplink"]),
+        .library(name: "KuksaProtos", targets: ["KuksaProtos"]),
+        .library(name: "KuksaAPI", targets: ["KuksaAPI"]),
         .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
     ],
     dependencies: [
@@ -35,6 +37,10 @@ let package = Package(
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Frames, ids, timestamps, the candump line grammar; the shared clock, errno error and diagnostic.
@@ -88,10 +94,29 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // kuksa.val.v2 messages and service stubs, generated from Protos/ by scripts/gen-kuksa-proto.sh
+        // (committed, so a build needs neither protoc nor the code-generator plugins).
+        .target(name: "KuksaProtos", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        ]),
+        // The KUKSA-compatible gRPC API (kuksa.val.v2, read-only), a consumer of the change feed.
+        .target(name: "KuksaAPI", dependencies: [
+            "Gateway", "VehicleState", "KuksaProtos",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink",
+                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink", "KuksaAPI",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -22,6 +22,9 @@ import Yams
 ///       tls_cert: /etc/vehicle-gateway/cert.pem   # with tls_key: HTTPS and WSS
 ///       web_lib_dir: /usr/share/javascript        # the dashboard's Leaflet and Chart.js
 ///       map_tiles: https://tile.openstreetmap.org/{z}/{x}/{y}.png   # none by default
+///     grpc:                            # the KUKSA-compatible gRPC API (kuksa.val.v2)
+///       listen: 127.0.0.1:55555        # or none
+///       tls_cert: /etc/vehicle-gateway/cert.pem   # with tls_key (default: the API's)
 ///     uplink:                          # the fleet uplink (MQTT); see the README
 ///       url: mqtts://broker.example:8883
 ///       vehicle_id: car-1
@@ -53,6 +56,10 @@ public struct GatewayConfigFile: Sendable {
     public var mapTiles: String?
     /// The fleet uplink (`uplink:`); the executable checks the values it cannot check here.
     public var uplink = Uplink()
+    /// `grpc:`: where the kuksa.val.v2 API listens ("none": off), and its TLS files.
+    public var grpcListen: String?
+    public var grpcTLSCert: String?
+    public var grpcTLSKey: String?
     public var logLevel: String?
     public var logFormat: String?
     public var status: Bool?
@@ -89,7 +96,8 @@ public struct GatewayConfigFile: Sendable {
     }
 
     static let sections: [String: [String]] = [
-        "": ["mapping", "sources", "api", "uplink", "log", "status"],
+        "": ["mapping", "sources", "api", "grpc", "uplink", "log", "status"],
+        "grpc": ["listen", "tls_cert", "tls_key"],
         "uplink": ["url", "vehicle_id", "client_id", "username", "password_file", "ca_file", "cert_file", "key_file", "keepalive_s",
                    "max_rate", "heartbeat_s", "location", "state_dir", "max_queue_mb"],
         "sources": ["interfaces", "replay", "speed", "loop", "fast", "buses"],
@@ -179,6 +187,15 @@ public struct GatewayConfigFile: Sendable {
                         } else { fail(v, "api.map_tiles must be an http(s) URL template with {z}, {x} and {y}") }
                     default:
                         if let i = v.int, (0...8).contains(i) { c.locationDecimals = i } else { fail(v, "api.location_decimals must be 0 to 8") }
+                    }
+                }
+            case "grpc":
+                for (k, v) in section(value, "grpc") {
+                    switch k.string! {
+                    case "listen":
+                        if let s = v.string, s == "none" || s.contains(":") { c.grpcListen = s } else { fail(v, "grpc.listen must be HOST:PORT (e.g. 127.0.0.1:55555) or none") }
+                    case "tls_cert": c.grpcTLSCert = file(v, "grpc.tls_cert")
+                    default: c.grpcTLSKey = file(v, "grpc.tls_key")
                     }
                 }
             case "uplink":

@@ -55,6 +55,8 @@ final class MQTTConnection: @unchecked Sendable {
         var journal: UplinkJournal?
         var counters = UplinkCounters()
         var stopping = false
+        /// How long `stop` lets the queue drain before disconnecting.
+        var stopSeconds = 2.0
         var finalMessage: OutgoingMessage?
     }
 
@@ -74,6 +76,10 @@ final class MQTTConnection: @unchecked Sendable {
     private var inFlight: [Int32: UInt64?] = [:]  // message id → its record's end in the journal
     private var lastLoggedError = ""
     private var everConnected = false
+    /// Backoff between connection attempts: doubled by each attempt, reset only when the broker
+    /// accepts (CONNACK success), so a broker that refuses the CONNECT is not hammered.
+    private var reconnectDelay = 0.0
+    private var nextAttempt = 0.0
     /// The library's last logged error (OpenSSL's reason for a TLS failure), added to ours.
     private var libraryError: String?
     /// The last TLS failure, until a connection succeeds: libmosquitto's later attempts after a
@@ -203,7 +209,7 @@ final class MQTTConnection: @unchecked Sendable {
     /// Sends `final` (the offline status), waits up to `seconds` for what is queued to be
     /// acknowledged, and disconnects cleanly (so the broker does not publish the will).
     func stop(final: OutgoingMessage, seconds: Double) {
-        shared.withLock { s in s.finalMessage = final; s.stopping = true }
+        shared.withLock { s in s.finalMessage = final; s.stopping = true; s.stopSeconds = seconds }
         wake()
         if finished.wait(timeout: .now() + seconds + 1) == .timedOut {
             logger.warning("the uplink did not finish in time")
@@ -219,14 +225,13 @@ final class MQTTConnection: @unchecked Sendable {
 
     private func loop() {
         guard let m = mosq else { return }
-        var delay = configuration.reconnectFirstSeconds
-        var nextAttempt = 0.0
+        reconnectDelay = configuration.reconnectFirstSeconds
         var stopDeadline: Double?
         var sentFinal = false
         while true {
             let now = Self.seconds()
-            let (stopping, final) = shared.withLock { ($0.stopping, $0.finalMessage) }
-            if stopping, stopDeadline == nil { stopDeadline = now + 2 }
+            let (stopping, final, stopSeconds) = shared.withLock { ($0.stopping, $0.finalMessage, $0.stopSeconds) }
+            if stopping, stopDeadline == nil { stopDeadline = now + stopSeconds }
             if let stopDeadline {
                 let drained = shared.withLock { $0.head == $0.queue.count } && inFlight.isEmpty
                 if (sentFinal && inFlight.isEmpty) || now > stopDeadline || (!connected && !connecting) {
@@ -239,14 +244,12 @@ final class MQTTConnection: @unchecked Sendable {
                 }
             }
             if !connected, !connecting, stopDeadline == nil, now >= nextAttempt {
+                // Every attempt, whether the TCP connect fails or the broker then refuses the
+                // CONNECT, waits longer before the next; ±25 % jitter, so a fleet coming out of
+                // one tunnel does not reconnect in step.
+                nextAttempt = now + reconnectDelay * Double.random(in: 0.75...1.25)
+                reconnectDelay = min(reconnectDelay * 2, configuration.reconnectMaxSeconds)
                 connect(m)
-                if !connecting {
-                    // ±25 % jitter, so a fleet coming out of one tunnel does not reconnect in step.
-                    nextAttempt = now + delay * Double.random(in: 0.75...1.25)
-                    delay = min(delay * 2, configuration.reconnectMaxSeconds)
-                } else {
-                    delay = configuration.reconnectFirstSeconds
-                }
             }
             if connected { sendQueued(m) }
             var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
@@ -318,6 +321,7 @@ final class MQTTConnection: @unchecked Sendable {
         connecting = false
         if rc == 0 {
             connected = true
+            reconnectDelay = configuration.reconnectFirstSeconds
             let again = everConnected
             everConnected = true
             shared.withLock { s in s.counters.connected = true; if again { s.counters.reconnects += 1 } }
@@ -332,6 +336,7 @@ final class MQTTConnection: @unchecked Sendable {
             protocolVersion = MQTT_PROTOCOL_V311
             mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
             report("the broker refused MQTT 5; using MQTT 3.1.1")
+            nextAttempt = 0
             return
         }
         let reason = protocolVersion == MQTT_PROTOCOL_V5 ? String(cString: mosquitto_reason_string(rc)) : String(cString: mosquitto_connack_string(rc))

@@ -18,10 +18,17 @@ BINARY = os.environ.get("VG_BIN", str(ROOT / ".build" / "debug" / "vehicle-gatew
 
 class Gateway:
     def __init__(self, *args):
-        self.args = [BINARY, "run", "--listen", "127.0.0.1:0", "--quiet", *map(str, args)]
+        args = list(map(str, args))
+        grpc = "--grpc-listen" not in args
+        if grpc:  # any free port, so gateways never fight over KUKSA's 55555
+            args = ["--grpc-listen", "127.0.0.1:0", *args]
+        elif args[args.index("--grpc-listen") + 1] != "none":
+            grpc = True
+        self.args = [BINARY, "run", "--listen", "127.0.0.1:0", "--quiet", *args]
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stderr = []
         self.port = None
+        self.grpc_port = None
         self.token = None
         ready = threading.Event()
 
@@ -31,6 +38,10 @@ class Gateway:
                 m = re.search(r"API on https?://[^:]+:(\d+)", line)
                 if m:
                     self.port = int(m.group(1))
+                m = re.search(r"gRPC \(kuksa.val.v2\) on grpcs?://\S+:(\d+)", line)
+                if m:
+                    self.grpc_port = int(m.group(1))
+                if self.port and (self.grpc_port or not grpc):
                     ready.set()
                 m = re.search(r"generated API token .*: ([0-9a-f]+)", line)
                 if m:

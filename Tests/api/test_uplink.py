@@ -224,6 +224,12 @@ def test_mutual_tls_and_passwords_and_clear_refusals(tmp_path):
         error = json.loads(g.curl("/healthz")[0])["uplink"]["last_error"]
         assert "refused the connection" in error and "authori" in error.lower(), error
         assert g.curl("/v1/context")[1] == 200
+        # A refused CONNECT backs off like a failed TCP connect (0.5, 1, 2 s ...), not a retry loop.
+        def attempts():
+            return broker.log().count(f"on port {password_port}.")
+        before = attempts()
+        time.sleep(4)
+        assert attempts() - before <= 4, broker.log()[-2000:]
         g.stop()
     finally:
         sub.close()

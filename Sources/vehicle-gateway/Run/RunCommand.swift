@@ -2,6 +2,7 @@ import ArgumentParser
 import AssistantAPI
 import Foundation
 import Gateway
+import KuksaAPI
 import Logging
 import Metrics
 import Prometheus
@@ -20,6 +21,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var sources: SourceOptions
     @OptionGroup var api: APIOptions
+    @OptionGroup(title: "KUKSA-compatible gRPC API") var grpc: KuksaOptions
     @OptionGroup(title: "Fleet uplink (MQTT)") var uplink: UplinkOptions
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
     @Option(name: .long, help: "Log format: text or json (one object per line, for journald; default text).") var logFormat: String?
@@ -38,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
         let (mapping, source) = try sources.resolve(config)
         let configuration = try api.configuration(config)
         let uplinkConfiguration = try uplink.configuration(config)
+        let grpcConfiguration = try grpc.configuration(config, api: configuration)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -56,19 +59,30 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure.exit("\(error)", code: 66)
         }
-        // Shut down in reverse order: first the open streams (SSE, VISS, MCP) are ended so the
-        // HTTP server has nothing left to wait for, then the server, then the frame path.
+        // Shut down in reverse order: first the consumers after the stream closer (the gRPC API
+        // ends its streams, the uplink says offline) while the feed still runs, then the open
+        // streams (SSE, VISS, MCP) and the feed are ended so the HTTP server has nothing left to
+        // wait for, then the server, then the frame path.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: FramePathService(gateway: gateway, logger: logger)), .init(service: apiService),
             .init(service: StreamCloser(server: server)),
             .init(service: WatchdogService(notifier: SystemdNotifier(), gateway: gateway, ready: ready, logger: logger)),
         ]
+        if let grpcConfiguration {
+            let scheme = grpcConfiguration.usesTLS ? "grpcs" : "grpc"
+            services.insert(.init(service: KuksaServer(gateway: gateway.state, configuration: grpcConfiguration,
+                                                       serverVersion: VehicleGateway.configuration.version,
+                                                       logger: Logger(label: "vehicle-gateway.grpc")) { port in
+                logger.info("gRPC listening", metadata: ["url": "\(scheme)://\(grpcConfiguration.host):\(port)"])
+                printError("vehicle-gateway: gRPC (kuksa.val.v2) on \(scheme)://\(grpcConfiguration.host):\(port)")
+            }), at: 3)
+        }
         if let uplinkConfiguration {
             let service = Uplink(configuration: uplinkConfiguration, gateway: gateway, softwareVersion: VehicleGateway.configuration.version,
                                  logger: Logger(label: "vehicle-gateway.uplink"))
             do { try service.prepare() } catch { throw CLIFailure.exit(error.description, code: 64) }
-            // Before the stream closer, so it ends (and says offline) while the feed still runs.
-            services.insert(.init(service: service), at: 2)
+            // After the stream closer, so it is told to stop (and says offline) while the feed still runs.
+            services.insert(.init(service: service), at: 3)
             printError("vehicle-gateway: uplink to \(uplinkConfiguration.brokerDescription) as vehicles/\(uplinkConfiguration.vehicleID)")
         }
         if !quiet, config?.status ?? true { services.append(.init(service: StatusService(view: server.view, metrics: server.metrics))) }
