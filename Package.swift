@@ -49,7 +49,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CANLog", dependencies: ["CANBus", "CZlib"]),
         .target(name: "DBC", dependencies: ["CANBus"]),
-        .target(name: "DecodeOutput", dependencies: ["CANBus", "DBC"]),
+        .target(name: "DecodeOutput", dependencies: ["CANBus", "CANLog", "DBC"]),
         // Kernel structs and recvmmsg/cmsg handling that Swift cannot express (CMSG_* are macros).
         .target(name: "CSocketCAN"),
         .target(name: "SocketCAN", dependencies: ["CANBus", "CSocketCAN"]),

@@ -194,15 +194,24 @@ async def fanout(gw, subscribers, rate, seconds):
     return n, got_final, counts, rss
 
 
-def metrics_histogram(port):
-    """Cumulative (le in ms, count) of vehicle_gateway_publish_latency_seconds."""
+def metrics_histogram(port, name="publish_latency", labels=""):
+    """Cumulative (le in ms, count) of vehicle_gateway_<name>_seconds (with `labels`, e.g. 'phase="feed",')."""
     import urllib.request
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
     out = []
-    for m in re.finditer(r'^vehicle_gateway_publish_latency_seconds_bucket\{le="([^"]+)"\} (\d+)', text, re.M):
+    for m in re.finditer(r'^vehicle_gateway_' + name + r'_seconds_bucket\{' + re.escape(labels) + r'le="([^"]+)"\} (\d+)', text, re.M):
         le = m.group(1)
         out.append((le if le == "+Inf" else f"{float(le) * 1000:g}", int(m.group(2))))
     return out
+
+
+def percentile_ms(cumulative, p):
+    """The bucket bound under which p % of the histogram's values lie."""
+    total = cumulative[-1][1]
+    for le, c in cumulative:
+        if total and c >= p / 100 * total:
+            return le
+    return "+Inf"
 
 
 async def reference_relay(frames, gap):
@@ -254,6 +263,7 @@ async def main():
         viss, sent = await viss_latency(gw, a.frames, 0.01)
         mcp, mcp_sent = await mcp_latency(gw, max(50, a.frames // 10), 0.15)
         viss_only = metrics_histogram(gw.port)
+        phases = {p: metrics_histogram(gw.port, "publish_phase", f'phase="{p}",') for p in ("feed", "consumer", "render")}
         n, got_final, counts, rss = await fanout(gw, a.subscribers, a.rate, a.seconds)
     finally:
         gw.stop()
@@ -263,6 +273,9 @@ async def main():
     print(summary("REF python relay: pipe → websockets push", ref))
     print("gateway's own publish latency (frame decoded → change handed to the VISS socket, /metrics histogram, latency phases): "
           + ", ".join(f"≤{le} ms {100 * c / viss_only[-1][1]:.1f} %" for le, c in viss_only[:-1] if float(le) in (0.1, 0.25, 0.5, 1.0)))
+    print("  its parts (p50 / p99 bucket bounds, ms): " + ", ".join(
+        f"{p} {percentile_ms(h, 50)} / {percentile_ms(h, 99)}" for p, h in phases.items() if h)
+        + "  (feed: frame received → the feed thread collected it; consumer: → the VISS connection took it; render: → handed to its socket)")
     print(f"{a.subscribers} VISS subscribers × {a.rate} updates/s for {a.seconds} s: {n} updates; "
           f"final value received by {got_final}/{a.subscribers}; per subscriber received "
           f"min {min(counts)} / median {int(statistics.median(counts))} / max {max(counts)} (coalesced when behind)")

@@ -37,6 +37,8 @@ public final class GatewayMetrics: Sendable {
     let vissSubscribers, sseSubscribers, mcpSessions, feedSubscribers: Gauge
     /// Frame received by the gateway → change handed to a subscriber's socket.
     let publishLatency: DurationHistogram
+    /// Its parts: received → collected by the feed thread → taken by the consumer → handed to the socket.
+    let publishPhases: (feed: DurationHistogram, consumer: DurationHistogram, render: DurationHistogram)
     let vissCount = Atomic<Int>(0), sseCount = Atomic<Int>(0), mcpCount = Atomic<Int>(0)
 
     static func name(_ base: String, _ unit: String = "", _ help: String) -> MetricNameDescriptor {
@@ -72,6 +74,12 @@ public final class GatewayMetrics: Sendable {
             descriptor: Self.name("publish_latency", "seconds", "From a frame received by the gateway to its change handed to a subscriber"),
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
                       .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1)])
+        let phase = Self.name("publish_phase", "seconds", "The publish step's parts: frame received to the feed thread (feed), to the consumer (consumer), to its socket (render)")
+        let phaseBuckets: [Duration] = [.microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
+                                        .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(50)]
+        publishPhases = (registry.makeDurationHistogram(descriptor: phase, labels: [("phase", "feed")], buckets: phaseBuckets),
+                         registry.makeDurationHistogram(descriptor: phase, labels: [("phase", "consumer")], buckets: phaseBuckets),
+                         registry.makeDurationHistogram(descriptor: phase, labels: [("phase", "render")], buckets: phaseBuckets))
         let dropped = Self.name("integrity_dropped_frames", "total", "Frames dropped by their message's integrity check, by reason")
         let valid = Self.name("message_valid", "", "1 while a protected message passes its checks, 0 while invalid, -1 before its first frame")
         integrity = gateway.state.integrity.messages.map { message in
@@ -93,11 +101,17 @@ public final class GatewayMetrics: Sendable {
         scrape = Mutex(first)
     }
 
-    /// Records the delay since `receivedNanoseconds` (wall clock) for a value just sent.
-    func recordPublished(receivedNanoseconds: Int64) {
+    /// Records the delay since `receivedNanoseconds` (wall clock) for a value just sent, and,
+    /// given the batch it came in, the parts of that delay.
+    func recordPublished(receivedNanoseconds: Int64, batch: ChangeBatch? = nil) {
         guard receivedNanoseconds > 0 else { return }
-        let d = SystemClock.wallNanoseconds() - receivedNanoseconds
+        let now = SystemClock.wallNanoseconds()
+        let d = now - receivedNanoseconds
         if d >= 0 { publishLatency.record(.nanoseconds(d)) }
+        guard let batch, batch.collectedNanoseconds >= receivedNanoseconds, batch.takenNanoseconds >= batch.collectedNanoseconds else { return }
+        publishPhases.feed.record(.nanoseconds(batch.collectedNanoseconds - receivedNanoseconds))
+        publishPhases.consumer.record(.nanoseconds(batch.takenNanoseconds - batch.collectedNanoseconds))
+        publishPhases.render.record(.nanoseconds(max(0, now - batch.takenNanoseconds)))
     }
 
     enum API { case viss, sse, mcp }

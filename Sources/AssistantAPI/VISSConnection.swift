@@ -63,7 +63,9 @@ actor VISSConnection {
                 } catch {}
             }
             group.addTask {
-                for await batch in changes { await self.onChange(batch) }
+                // Isolated to this connection: a change resumes the loop on the actor itself,
+                // not on a pool thread that then hops to the actor (one wake-up less per change).
+                await self.followChanges(changes)
             }
             group.addTask {
                 // The one writer.
@@ -89,6 +91,10 @@ actor VISSConnection {
         for s in subscriptions.values { s.timer?.cancel() }
         metrics.adjust(.viss, by: -subscriptions.count - 1)
         subscriptions.removeAll()
+    }
+
+    func followChanges(_ changes: FeedSubscription) async {
+        for await batch in changes { onChange(batch) }
     }
 
     nonisolated func stalled() -> Bool {
@@ -249,7 +255,7 @@ actor VISSConnection {
                 readings.append((p, r))
             }
             subscriptions[id] = updated
-            if !readings.isEmpty { sendNotification(id, readings, single: sub.paths.count == 1) }
+            if !readings.isEmpty { sendNotification(id, readings, single: sub.paths.count == 1, batch: batch) }
         }
     }
 
@@ -274,7 +280,7 @@ actor VISSConnection {
         sendNotification(id, readings, single: sub.paths.count == 1)
     }
 
-    func sendNotification(_ id: String, _ readings: [(Int, VehicleView.Reading)], single: Bool) {
+    func sendNotification(_ id: String, _ readings: [(Int, VehicleView.Reading)], single: Bool, batch: ChangeBatch? = nil) {
         var out = TextBuffer(capacity: 256)
         out.append("{\"action\": \"subscription\", \"subscriptionId\": ")
         out.appendJSONString(id)
@@ -282,7 +288,7 @@ actor VISSConnection {
         appendData(readings, single: single, &out)
         Self.appendTs(&out)
         send(out.string)
-        for (_, r) in readings { metrics.recordPublished(receivedNanoseconds: r.receivedNanoseconds ?? 0) }
+        for (_, r) in readings { metrics.recordPublished(receivedNanoseconds: r.receivedNanoseconds ?? 0, batch: batch) }
     }
 
     /// `{"path": ..., "dp": {"value": "42.5", "ts": "...", "state": "fresh"}}`, or an array of them.

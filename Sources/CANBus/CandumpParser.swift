@@ -23,6 +23,17 @@
 public enum CandumpParser {
     public static let errorFlag: UInt32 = 0x2000_0000
 
+    /// A line with nothing to read: empty, blanks only, or a `#` comment.
+    @inlinable
+    public static func isBlankOrComment(_ line: UnsafeRawBufferPointer) -> Bool {
+        for b in line {
+            if b == 0x20 || b == 0x09 || b == 0x0D { continue }
+            return b == UInt8(ascii: "#")
+        }
+        return true
+    }
+
+
     /// Parses one log or console line. `line` excludes the newline.
     public static func parse(
         _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
@@ -37,8 +48,20 @@ public enum CandumpParser {
     public static func parseLogFrame(
         _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames
     ) throws(Diagnostic) -> LogFrame {
-        if let f = fastLogFrame(line, interfaces: &interfaces) { return f }
-        return try generalLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces)
+        var f = LogFrame()
+        try parseLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces, into: &f)
+        return f
+    }
+
+    /// The same, written into `out` in place: a frame value is large (it has room for 64 FD
+    /// bytes), and the line's fields stored straight into the caller's value are not copied
+    /// again on their way out.
+    @inline(__always)
+    public static func parseLogFrame(
+        _ line: UnsafeRawBufferPointer, lineNumber: Int, interfaces: inout InterfaceNames, into out: inout LogFrame
+    ) throws(Diagnostic) {
+        if fastLogFrame(line, interfaces: &interfaces, into: &out) { return }
+        out = try generalLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces)
     }
 
     /// The line as `candump -l` writes nearly all of them — `(seconds.fraction) iface 123#0011…`,
@@ -46,11 +69,11 @@ public enum CandumpParser {
     /// else (remote, FD, error frames, separators, the console form, a malformed line) is nil,
     /// and the general parser reads it, with its diagnostics.
     @inline(__always)
-    static func fastLogFrame(_ line: UnsafeRawBufferPointer, interfaces: inout InterfaceNames) -> LogFrame? {
-        guard let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+    static func fastLogFrame(_ line: UnsafeRawBufferPointer, interfaces: inout InterfaceNames, into out: inout LogFrame) -> Bool {
+        guard let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
         var n = line.count
         while n > 0, p[n - 1] == 0x0D || p[n - 1] == 0x20 { n -= 1 }
-        guard n > 12, p[0] == UInt8(ascii: "(") else { return nil }
+        guard n > 12, p[0] == UInt8(ascii: "(") else { return false }
         var i = 1
         var seconds: Int64 = 0
         // candump pads the seconds to 10 digits: the first 8 in one word when they are digits.
@@ -64,7 +87,7 @@ public enum CandumpParser {
             seconds = seconds &* 10 &+ Int64(d)
             i += 1
         }
-        guard i > 1, i < n, p[i] == UInt8(ascii: ".") else { return nil }
+        guard i > 1, i < n, p[i] == UInt8(ascii: ".") else { return false }
         i += 1
         let fractionStart = i
         var nanoseconds: UInt32 = 0
@@ -80,56 +103,73 @@ public enum CandumpParser {
             i += 1
         }
         let digits = i - fractionStart
-        guard digits > 0, i + 1 < n, p[i] == UInt8(ascii: ")"), p[i + 1] == 0x20 else { return nil }
+        guard digits > 0, i + 1 < n, p[i] == UInt8(ascii: ")"), p[i + 1] == 0x20 else { return false }
         for _ in digits..<9 { nanoseconds &*= 10 }
         i += 2
         let nameStart = i
-        while i < n, p[i] != 0x20 {
-            guard p[i] > 0x20, p[i] < 0x7F else { return nil }
-            i += 1
+        let interface: Int32
+        if i + 8 <= n, let (key, count) = SWAR.leadingName(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) {
+            // Names of up to 7 bytes (can0, vcan12) and their space in one word.
+            guard let number = interfaces.number(key: (key, 0), UnsafeRawBufferPointer(start: p + nameStart, count: count)) else { return false }
+            interface = number
+            i += count
+        } else {
+            while i < n, p[i] != 0x20 {
+                guard p[i] > 0x20, p[i] < 0x7F else { return false }
+                i += 1
+            }
+            guard i - nameStart >= 1, i - nameStart <= 15, i < n,
+                  let number = interfaces.number(UnsafeRawBufferPointer(start: p + nameStart, count: i - nameStart)) else { return false }
+            interface = number
         }
-        guard i - nameStart >= 1, i - nameStart <= 15, i < n,
-              let interface = interfaces.number(UnsafeRawBufferPointer(start: p + nameStart, count: i - nameStart)) else { return nil }
         i += 1
         let idStart = i
         var raw: UInt32 = 0
-        while i < n, i - idStart < 9 {
-            let v = nibble(p[i])
-            if v >= 16 { break }
-            raw = raw << 4 | UInt32(v)
-            i += 1
+        if i + 4 <= n, p[i + 3] == UInt8(ascii: "#"), let id = SWAR.threeHexDigits(UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self)) {
+            // A standard id (nearly all traffic): three digits and the '#' in one word.
+            raw = id
+            i += 3
+        } else {
+            while i < n, i - idStart < 9 {
+                let v = nibble(p[i])
+                if v >= 16 { break }
+                raw = raw << 4 | UInt32(v)
+                i += 1
+            }
         }
         let extended: Bool
         switch i - idStart {
         case 3 where raw <= CANID.standardMask: extended = false
         case 8 where raw & 0xE000_0000 == 0: extended = true  // not an error frame, not above 29 bits
-        default: return nil
+        default: return false
         }
-        guard i < n, p[i] == UInt8(ascii: "#") else { return nil }
+        guard i < n, p[i] == UInt8(ascii: "#") else { return false }
         i += 1
         let hexDigits = n - i
-        guard hexDigits & 1 == 0, hexDigits <= 16 else { return nil }
+        guard hexDigits & 1 == 0, hexDigits <= 16 else { return false }
         var data: UInt64 = 0
         var k: UInt64 = 0
-        if hexDigits == 16 {
-            // A full classic frame (nearly all traffic): 16 hex digits in two words.
+        if hexDigits >= 8 {
+            // 4 to 8 bytes (nearly all traffic): the first and the last 8 hex digits as two
+            // words, overlapping when fewer than 16 (the shared bytes agree, so OR joins them).
             let r = UnsafeRawPointer(p + i)
             guard let low = SWAR.eightHexDigits(r.loadUnaligned(as: UInt64.self)),
-                  let high = SWAR.eightHexDigits((r + 8).loadUnaligned(as: UInt64.self)) else { return nil }
-            data = UInt64(low) | UInt64(high) &<< 32
-            k = 8
+                  let high = SWAR.eightHexDigits((r + (hexDigits - 8)).loadUnaligned(as: UInt64.self)) else { return false }
+            k = UInt64(hexDigits / 2)
+            data = UInt64(low) | UInt64(high) &<< (8 &* (k &- 4))
         } else {
             while i < n {
                 let hi = nibble(p[i]), lo = nibble(p[i + 1])
-                guard hi | lo < 16 else { return nil }
+                guard hi | lo < 16 else { return false }
                 data |= UInt64(hi << 4 | lo) &<< (8 &* k)
                 k += 1
                 i += 2
             }
         }
-        let frame = CANDataFrame(id: CANID(unchecked: raw, extended: extended), data: UInt64(littleEndian: data), length: UInt8(k))
-        return LogFrame(timestamp: CANTimestamp(seconds: seconds, nanoseconds: nanoseconds, fractionDigits: UInt8(digits)),
-                        interface: interface, frame: .data(frame))
+        out.timestamp = CANTimestamp(seconds: seconds, nanoseconds: nanoseconds, fractionDigits: UInt8(digits))
+        out.interface = interface
+        out.frame = .data(CANDataFrame(id: CANID(unchecked: raw, extended: extended), data: UInt64(littleEndian: data), length: UInt8(k)))
+        return true
     }
 
     /// Every form the grammar allows, with a diagnostic for what it does not.
@@ -525,7 +565,7 @@ extension String {
 public struct InterfaceNames: Sendable {
     /// Every name seen, numbered in order of appearance.
     public private(set) var names: [String] = []
-    var keys: [(UInt64, UInt64, Int)] = []
+    @usableFromInline var keys: [(UInt64, UInt64, Int)] = []
     var lastKey: (UInt64, UInt64) = (0, 0)
     var lastCount = -1
     var lastNumber: Int32 = 0
@@ -542,6 +582,19 @@ public struct InterfaceNames: Sendable {
         for i in 0..<min(raw.count, 16) {
             if i < 8 { key.0 |= UInt64(raw[i]) &<< UInt64(8 * i) } else { key.1 |= UInt64(raw[i]) &<< UInt64(8 * (i - 8)) }
         }
+        return number(key: key, raw)
+    }
+
+    /// The bytes of name `number` (as `names[number]` holds them), without a String.
+    @inlinable @inline(__always)
+    public func withNameBytes<R>(_ number: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let k = keys[Int(number)]
+        return withUnsafeBytes(of: (k.0, k.1)) { body(UnsafeRawBufferPointer(rebasing: $0.prefix(k.2))) }
+    }
+
+    /// The same, with the name's bytes already packed little-endian into `key` (zero-padded).
+    @inline(__always)
+    mutating func number(key: (UInt64, UInt64), _ raw: UnsafeRawBufferPointer) -> Int32? {
         if raw.count == lastCount, key == lastKey { return lastNumber }
         guard let n = lookup(key, raw) else { return nil }
         (lastKey, lastCount, lastNumber) = (key, raw.count, n)
@@ -563,6 +616,13 @@ public struct LogFrame: Sendable {
     public var timestamp: CANTimestamp
     public var interface: Int32
     public var frame: CANFrame
+
+    public init(timestamp: CANTimestamp = CANTimestamp(seconds: 0, nanoseconds: 0, fractionDigits: 0), interface: Int32 = 0,
+                frame: CANFrame = .data(CANDataFrame(id: CANID(unchecked: 0, extended: false), data: 0, length: 0))) {
+        self.timestamp = timestamp
+        self.interface = interface
+        self.frame = frame
+    }
 }
 
 extension CandumpParser {
@@ -613,6 +673,32 @@ enum SWAR {
         let padded = count == 8 ? x : (x &<< shift) | (0x3030_3030_3030_3030 &>> (64 &- shift))
         guard let v = eightDigits(padded) else { return nil }
         return (v, count)
+    }
+
+    /// The name a word starts with — 1 to 7 visible ASCII bytes up to a space — packed as
+    /// `InterfaceNames` keys it (the bytes after it zeroed), with its length; nil otherwise.
+    @inline(__always)
+    static func leadingName(_ x: UInt64) -> (UInt64, Int)? {
+        let space = x ^ (ones &* 0x20)
+        let spaces = (space &- ones) & ~space & high  // high bit of every 0x20 byte (and above a borrow)
+        guard spaces != 0 else { return nil }
+        let count = spaces.trailingZeroBitCount / 8
+        guard count > 0 else { return nil }
+        let name = x & (UInt64.max >> UInt64(64 - 8 * count))
+        let fill = ones &* 0x21 & ~(UInt64.max >> UInt64(64 - 8 * count))  // padding that passes the test
+        guard (name | fill) & high == 0, inRange(name | fill, 0x21, 0x7E) == high else { return nil }
+        return (name, count)
+    }
+
+    /// Three hex digits (a standard id) from the word's first three bytes, as the id's value;
+    /// nil if one is not a hex digit.
+    @inline(__always)
+    static func threeHexDigits(_ w: UInt32) -> UInt32? {
+        // '#' as the fourth byte passes the digit test ("0" is put in its place).
+        guard let v = eightHexDigits(UInt64((w & 0x00FF_FFFF) | 0x3000_0000) | 0x3030_3030_0000_0000) else { return nil }
+        // Bytes in written order: d0d1, d2 and the padding '0' -> value d0 d1 d2.
+        let first = v & 0xFF, second = (v >> 8) & 0xFF
+        return (first << 4) | (second >> 4)
     }
 
     /// Eight hex digits as four bytes in their written order (the first pair in the low byte),

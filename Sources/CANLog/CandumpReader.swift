@@ -87,12 +87,20 @@ public struct CandumpReader: ~Copyable {
 
     /// As `next`, as a plain value with the interface as a number (`interfaceName` names it).
     public mutating func nextFrame() throws(CANIOError) -> LogFrame? {
+        var f = LogFrame()
+        return try nextFrame(into: &f) ? f : nil
+    }
+
+    /// The next frame written into `out` in place (no copy of the large frame value on its way
+    /// out); false at the end.
+    public mutating func nextFrame(into out: inout LogFrame) throws(CANIOError) -> Bool {
         while true {
-            guard let range = try nextLine() else { return nil }
+            guard let range = try nextLine() else { return false }
             let line = UnsafeRawBufferPointer(rebasing: buffer[range])
             if isBlankOrComment(line) { continue }
             do {
-                return try CandumpParser.parseLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces)
+                try CandumpParser.parseLogFrame(line, lineNumber: lineNumber, interfaces: &interfaces, into: &out)
+                return true
             } catch {
                 var e = error
                 e.file = fileName
@@ -107,13 +115,7 @@ public struct CandumpReader: ~Copyable {
     /// Called for each malformed line in lenient mode (e.g. to print it as it happens).
     public var onMalformedLine: ((Diagnostic) -> Void)?
 
-    func isBlankOrComment(_ line: UnsafeRawBufferPointer) -> Bool {
-        for b in line {
-            if b == 0x20 || b == 0x09 || b == 0x0D { continue }
-            return b == UInt8(ascii: "#")
-        }
-        return true
-    }
+    func isBlankOrComment(_ line: UnsafeRawBufferPointer) -> Bool { CandumpParser.isBlankOrComment(line) }
 
     /// The byte range of the next line in `buffer`, without its newline.
     mutating func nextLine() throws(CANIOError) -> Range<Int>? {
@@ -131,7 +133,39 @@ public struct CandumpReader: ~Copyable {
                 lineNumber += 1
                 return line
             }
-            // Move the partial line to the front and read more.
+            try refill()
+        }
+    }
+
+    /// The next run of whole lines (as many as the buffer holds, or as fit in `limit` bytes;
+    /// the last line of the input may lack its newline), for callers that split and parse lines themselves, e.g. on
+    /// several threads (`CandumpBlockParser`). `firstLine` is the run's first line number. The
+    /// bytes are the reader's own: valid until the next call.
+    public mutating func nextLines(upTo limit: Int = .max) throws(CANIOError) -> (lines: UnsafeRawBufferPointer, firstLine: Int)? {
+        while true {
+            if start < end, let last = lastNewline(before: start + min(limit, end - start)) ?? findNewline(from: start) {
+                let stop = last + 1
+                let run = UnsafeRawBufferPointer(rebasing: buffer[start..<stop])
+                let first = lineNumber + 1
+                lineNumber += Newlines.count(run)
+                start = stop
+                return (run, first)
+            }
+            if eof {
+                guard start < end else { return nil }
+                let run = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
+                lineNumber += 1
+                start = end
+                return (run, lineNumber)
+            }
+            try refill()
+        }
+    }
+
+    /// Moves the partial line to the front and reads more (`eof` at the end). A line longer
+    /// than the whole buffer is reported and skipped.
+    mutating func refill() throws(CANIOError) {
+        while true {
             if start > 0 {
                 let pending = end - start
                 if pending > 0 {
@@ -142,7 +176,6 @@ public struct CandumpReader: ~Copyable {
                 end = pending
             }
             if end == buffer.count {
-                // A line longer than the whole buffer: report it and skip to its end.
                 lineNumber += 1
                 let e = Diagnostic(file: fileName, line: lineNumber, column: 1,
                                    message: "line longer than \(buffer.count) bytes (found no newline)")
@@ -150,7 +183,8 @@ public struct CandumpReader: ~Copyable {
                 if mode == .strict { throw .malformed(e) }
                 errorCount += 1
                 if firstErrors.count < Self.keptErrors { firstErrors.append(e) }
-                continue
+                onMalformedLine?(e)
+                return
             }
             let n = readInto(buffer.baseAddress! + end, buffer.count - end)
             if n < 0 {
@@ -158,10 +192,10 @@ public struct CandumpReader: ~Copyable {
                 throw .system(.last(readOperation))
             }
             if n == 0 { eof = true } else { end += n }
+            return
         }
     }
 
-    /// What a failed `readInto` was doing, for its error.
     var readOperation: String {
         gzip == nil ? "read \(fileName)" : "decompress \(fileName) (the gzip data is corrupt or cut short)"
     }
@@ -190,6 +224,16 @@ public struct CandumpReader: ~Copyable {
             end = n
             if let nl = findNewline(from: 0) { start = nl + 1; return }
         }
+    }
+
+    /// The last newline in what is buffered before `stop` (a line is short: it is near).
+    func lastNewline(before stop: Int) -> Int? {
+        var i = stop - 1
+        while i >= start {
+            if buffer[i] == 0x0A { return i }
+            i -= 1
+        }
+        return nil
     }
 
     @inline(__always)

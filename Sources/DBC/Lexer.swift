@@ -30,6 +30,9 @@ struct Lexer {
     var lineStart = 0
     var previousKind: Token.Kind = .end
     var previousEnd = -1
+    /// Where the text ends for this lexer: the trailing NUL, or where a part of the file ends
+    /// when parts are parsed at once (`DBCParser.parseInParts`).
+    var end: Int
 
     /// Character classes by byte, so the scanning loops test one table entry per byte.
     let classes: UnsafePointer<UInt8> = characterClasses
@@ -37,11 +40,13 @@ struct Lexer {
     init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) {
         self.source = source
         self.b = bytes
+        end = bytes.count - 1  // the trailing NUL
     }
 
     mutating func next() throws(Diagnostic) -> Token {
-            let n = b.count - 1  // the trailing NUL
-            var sawNewline = index == 0
+            let n = end
+            // At the start of the text or of a part (a token never ends where a line begins).
+            var sawNewline = index == lineStart
             // Skip whitespace and // comments.
             while index < n {
                 let c = b[index]

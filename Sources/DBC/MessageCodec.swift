@@ -34,6 +34,9 @@ public struct SignalPlan: Sendable {
     public var signShift: UInt8
     public var kind: Kind
     public var requiredBytes: UInt8
+    /// For a classic payload (at most 8 bytes, read as one word): the shift of the signal's
+    /// least significant bit in that word (Intel) or in the byte-swapped word (Motorola).
+    public var classicShift: UInt8
     public var mask: UInt64
     public var factor: Double
     public var offset: Double
@@ -65,6 +68,10 @@ public struct SignalPlan: Sendable {
         self.kind = kind
         signShift = isSigned && kind == .integer ? 64 - layout.length : 0
         requiredBytes = layout.requiredBytes
+        // The reversed window holds a classic payload's swapped word at byte 64; a signal within
+        // the first 8 bytes lies in that word (one beyond them is never decoded from 8 bytes).
+        let inWord = buffer == 1 ? (Int(byte) - 64) * 8 + Int(shift) : Int(byte) * 8 + Int(shift)
+        classicShift = layout.requiredBytes <= 8 ? UInt8(clamping: max(0, inWord)) : 0
         mask = layout.mask
         self.factor = factor
         self.offset = offset
@@ -167,6 +174,10 @@ public struct MessageCodec: Sendable {
         // Two zero-padded 80-byte buffers: the payload, and the payload's first 72 bytes reversed.
         // A classic frame (at most 8 bytes, nearly all traffic) fills one word of each with a
         // load and a byte swap instead of a memcpy call.
+        if payload.count <= 8 {
+            decodeClassic(payload, plan: plan, ranges: ranges, into: out)
+            return
+        }
         var forward: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var reversed: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         let length = min(payload.count, 64)
@@ -191,38 +202,70 @@ public struct MessageCodec: Sendable {
             for pi in plan.indices {
                 let p = plan.baseAddress! + pi
                 let slot = Int(p.pointee.signalIndex)
-                if p.pointee.multiplexer != -1 {
-                    var active = false
-                    if p.pointee.multiplexer >= 0 {
-                        let parent = out[Int(plan[Int(p.pointee.multiplexer)].signalIndex)]
-                        if parent.state == .present {
-                            let v = Int64(bitPattern: parent.raw)
-                            var i = Int(p.pointee.rangeStart)
-                            let end = i + Int(p.pointee.rangeCount)
-                            while i < end {
-                                if ranges[i].contains(v) { active = true; break }
-                                i += 1
-                            }
-                        }
-                    }
-                    if !active { out[slot].state = .inactive; continue }
-                }
+                if p.pointee.multiplexer != -1, !isActive(p, plan: plan, ranges: ranges, out) { out[slot].state = .inactive; continue }
                 if Int(p.pointee.requiredBytes) > length { out[slot].state = .missing; continue }
                 let at = (p.pointee.buffer == 0 ? bases.0 : bases.1) + Int(p.pointee.byte)
                 let s = UInt64(p.pointee.shift)
                 let low = UInt64(littleEndian: at.loadUnaligned(as: UInt64.self)) &>> s
                 // The ninth byte's bits, when the signal reaches it (shift 0 contributes nothing).
                 let high = (UInt64(at.load(fromByteOffset: 8, as: UInt8.self)) &<< 1) &<< (63 &- s)
-                let bits = (low | high) & p.pointee.mask
-                let ss = UInt64(p.pointee.signShift)
-                let raw = UInt64(bitPattern: Int64(bitPattern: bits &<< ss) &>> Int64(ss))
-                out[slot].raw = raw
-                let value = p.pointee.kind == .integer ? Double(Int64(bitPattern: raw)) : p.pointee.value(ofRaw: raw)
-                out[slot].physical = value * p.pointee.factor + p.pointee.offset
-                out[slot].state = .present
+                store(p, bits: (low | high) & p.pointee.mask, into: &out[slot])
             }
           }
         }
+    }
+
+    /// A classic payload (nearly all traffic): the whole payload is one word and its byte swap,
+    /// so a signal is a shift and a mask of one of the two, with nothing copied or zeroed.
+    @inlinable @inline(__always)
+    static func decodeClassic(_ payload: UnsafeRawBufferPointer, plan: UnsafeBufferPointer<SignalPlan>,
+                              ranges: UnsafeBufferPointer<ClosedRange<Int64>>, into out: UnsafeMutableBufferPointer<DecodedValue>) {
+        let length = payload.count
+        var le: UInt64 = 0
+        if length == 8 {
+            le = UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self))
+        } else {
+            for k in 0..<length { le |= UInt64(payload[k]) &<< UInt64(8 * k) }
+        }
+        // The swapped word puts byte 0 at the top, as the reversed window's word at byte 64 does.
+        let be = le.byteSwapped
+        for pi in plan.indices {
+            let p = plan.baseAddress! + pi
+            let slot = Int(p.pointee.signalIndex)
+            if p.pointee.multiplexer != -1, !isActive(p, plan: plan, ranges: ranges, out) { out[slot].state = .inactive; continue }
+            if Int(p.pointee.requiredBytes) > length { out[slot].state = .missing; continue }
+            let word = p.pointee.buffer == 0 ? le : be
+            store(p, bits: (word &>> UInt64(p.pointee.classicShift)) & p.pointee.mask, into: &out[slot])
+        }
+    }
+
+    /// Whether a multiplexed signal's multiplexer (decoded before it: the plan puts multiplexers
+    /// first) holds one of its values.
+    @inlinable @inline(__always)
+    static func isActive(_ p: UnsafePointer<SignalPlan>, plan: UnsafeBufferPointer<SignalPlan>,
+                         ranges: UnsafeBufferPointer<ClosedRange<Int64>>, _ out: UnsafeMutableBufferPointer<DecodedValue>) -> Bool {
+        guard p.pointee.multiplexer >= 0 else { return false }
+        let parent = out[Int(plan[Int(p.pointee.multiplexer)].signalIndex)]
+        guard parent.state == .present else { return false }
+        let v = Int64(bitPattern: parent.raw)
+        var i = Int(p.pointee.rangeStart)
+        let end = i + Int(p.pointee.rangeCount)
+        while i < end {
+            if ranges[i].contains(v) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// Sign extension and scaling of a signal's masked bits.
+    @inlinable @inline(__always)
+    static func store(_ p: UnsafePointer<SignalPlan>, bits: UInt64, into value: inout DecodedValue) {
+        let ss = UInt64(p.pointee.signShift)
+        let raw = UInt64(bitPattern: Int64(bitPattern: bits &<< ss) &>> Int64(ss))
+        value.raw = raw
+        let v = p.pointee.kind == .integer ? Double(Int64(bitPattern: raw)) : p.pointee.value(ofRaw: raw)
+        value.physical = v * p.pointee.factor + p.pointee.offset
+        value.state = .present
     }
 
     /// Convenience: decodes into a new array (allocates; use the buffer form on hot paths).

@@ -14,13 +14,77 @@ public struct DBCParser {
     var lookahead: Token?
     var current: Token
     var syntax: DBCFileSyntax
+    var strings = StringTable()
 
     public static func parse(_ source: SourceText) throws(Diagnostic) -> DBCFileSyntax {
         try source.bytes.withUnsafeBufferPointer { (bytes) throws(Diagnostic) -> DBCFileSyntax in
+            if bytes.count >= Self.partsFrom, let syntax = parseInParts(source, bytes) { return syntax }
             var parser = try DBCParser(source: source, bytes: bytes)
             try parser.parseFile()
             return parser.syntax
         }
+    }
+
+    /// Files this large are parsed in two parts at once.
+    static let partsFrom = 256 * 1024
+
+    /// A large file in two halves, the second on a thread of its own: the split is a line near
+    /// the middle that starts a BA_, CM_, VAL_ or BO_ section (never between a message and its
+    /// signals). If the first half does not end cleanly there — the split fell inside a string
+    /// that spans lines, or the file has an error — nil: the caller parses the whole file
+    /// alone, which also gives any error its place and wording.
+    static func parseInParts(_ source: SourceText, _ bytes: UnsafeBufferPointer<UInt8>, at chosen: Int? = nil) -> DBCFileSyntax? {
+        guard let split = chosen ?? splitPoint(bytes) else { return nil }
+        final class Second: @unchecked Sendable {  // handed to the thread and back after join
+            let source: SourceText, bytes: UnsafeBufferPointer<UInt8>, split: Int, line: Int
+            var result: DBCFileSyntax?
+            init(_ source: SourceText, _ bytes: UnsafeBufferPointer<UInt8>, _ split: Int, _ line: Int) {
+                (self.source, self.bytes, self.split, self.line) = (source, bytes, split, line)
+            }
+            func run() {
+                var lexer = Lexer(source: source, bytes: bytes)
+                (lexer.index, lexer.line, lexer.lineStart) = (split, line, split)
+                guard var parser = try? DBCParser(source: source, lexer: lexer) else { return }
+                if (try? parser.parseFile()) != nil { result = parser.syntax }
+            }
+        }
+        let firstLines = Newlines.count(UnsafeRawBufferPointer(start: bytes.baseAddress, count: split))
+        let second = Second(source, bytes, split, firstLines + 1)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(second).toOpaque()
+        guard pthread_create(&thread, nil, { raw in
+            Unmanaged<Second>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, context) == 0 else {
+            Unmanaged<Second>.fromOpaque(context).release()
+            return nil
+        }
+        var lexer = Lexer(source: source, bytes: bytes)
+        lexer.end = split
+        var firstSyntax: DBCFileSyntax?
+        if var first = try? DBCParser(source: source, lexer: lexer), (try? first.parseFile()) != nil { firstSyntax = first.syntax }
+        pthread_join(thread, nil)
+        guard var syntax = firstSyntax, let rest = second.result else { return nil }
+        syntax.statements.append(contentsOf: rest.statements)
+        syntax.warnings.append(contentsOf: rest.warnings)
+        return syntax
+    }
+
+    /// A line near the middle that begins a statement no earlier one continues.
+    static func splitPoint(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        let n = bytes.count - 1
+        var i = n / 2
+        let limit = min(n - 8, i + 256 * 1024)
+        while i < limit {
+            guard let nl = memchr(bytes.baseAddress! + i, 0x0A, limit - i) else { return nil }
+            let at = UnsafeRawPointer(nl) - UnsafeRawPointer(bytes.baseAddress!) + 1
+            let word = UnsafeRawPointer(bytes.baseAddress! + at).loadUnaligned(as: UInt32.self)
+            // "BA_ ", "CM_ ", "BO_ " or "VAL_" (then a space) at the line's start.
+            if word == 0x205F_4142 || word == 0x205F_4D43 || word == 0x205F_4F42
+                || (word == 0x5F4C_4156 && bytes[at + 4] == 0x20) { return at }
+            i = at
+        }
+        return nil
     }
 
     public static func parse(path: String) throws(Diagnostic) -> DBCFileSyntax {
@@ -28,11 +92,15 @@ public struct DBCParser {
     }
 
     init(source: SourceText, bytes: UnsafeBufferPointer<UInt8>) throws(Diagnostic) {
-        lexer = Lexer(source: source, bytes: bytes)
+        try self.init(source: source, lexer: Lexer(source: source, bytes: bytes))
+    }
+
+    init(source: SourceText, lexer: Lexer) throws(Diagnostic) {
+        self.lexer = lexer
         syntax = DBCFileSyntax(fileName: source.fileName, encoding: source.encoding)
-        syntax.statements.reserveCapacity(bytes.count / 48)  // a statement per ~50 bytes in practice
+        syntax.statements.reserveCapacity((lexer.end - lexer.index) / 48)  // a statement per ~50 bytes in practice
         current = Token(kind: .end, start: 0, end: 0, line: 1, lineStart: 0, startsLine: true)
-        current = try lexer.next()
+        current = try self.lexer.next()
     }
 
     enum Keyword: CaseIterable {
@@ -109,6 +177,12 @@ public struct DBCParser {
         String(decoding: UnsafeBufferPointer(rebasing: lexer.b[t.start..<t.end]), as: UTF8.self)
     }
 
+    /// A name's text, shared with its earlier spellings (`StringTable`).
+    @inline(__always)
+    mutating func interned(_ t: Token) -> String {
+        strings.string(UnsafeBufferPointer(rebasing: lexer.b[t.start..<t.end]))
+    }
+
     func position(_ t: Token) -> SourcePosition {
         SourcePosition(line: t.line, column: lexer.column(of: t.start, lineStart: t.lineStart))
     }
@@ -159,7 +233,7 @@ public struct DBCParser {
     @inline(__always)
     mutating func expectIdentifier(_ what: String) throws(Diagnostic) -> String {
         guard current.kind == .identifier else { throw fail(what) }
-        let s = text(current)
+        let s = interned(current)
         try advance()
         return s
     }
@@ -260,14 +334,14 @@ public struct DBCParser {
         }
     }
 
-    func unescape(_ t: Token) -> String {
+    mutating func unescape(_ t: Token) -> String {
         let b = lexer.b
         do {
             let body = b[(t.start + 1)..<(t.end - 1)]
             // Most strings (comments above all) have neither escapes nor CRs: memchr, not a loop.
             let base = UnsafeRawPointer(b.baseAddress! + body.startIndex)
             if body.isEmpty || (memchr(base, 0x5C, body.count) == nil && memchr(base, 0x0D, body.count) == nil) {
-                return String(decoding: UnsafeBufferPointer(rebasing: body), as: UTF8.self)
+                return strings.string(UnsafeBufferPointer(rebasing: body))
             }
             var out: [UInt8] = []
             out.reserveCapacity(body.count)
@@ -350,7 +424,7 @@ public struct DBCParser {
         var symbols: [String] = []
         // The symbol list is the indented block under NS_; it ends at BS_ or at a line that starts in column 1.
         while current.kind == .identifier, !isKeyword("BS_"), !(current.startsLine && current.start == current.lineStart) {
-            symbols.append(text(current))
+            symbols.append(interned(current))
             try advance()
         }
         syntax.statements.append(.newSymbols(symbols, pos))
@@ -374,7 +448,7 @@ public struct DBCParser {
         try expectPunct(":", "after BU_")
         var nodes: [(name: String, position: SourcePosition)] = []
         while current.kind == .identifier, !(current.startsLine && keyword(current) != nil) {
-            nodes.append((text(current), position(current)))
+            nodes.append((interned(current), position(current)))
             try advance()
         }
         syntax.statements.append(.nodes(nodes, pos))
@@ -418,7 +492,7 @@ public struct DBCParser {
         let name = try expectIdentifier("the signal name")
         var mux = ""
         if current.kind == .identifier {
-            mux = text(current)
+            mux = interned(current)
             guard Self.isMultiplexIndicator(mux) else { throw fail("a multiplex indicator (M, m<n> or m<n>M) or ':'") }
             try advance()
         }
@@ -444,7 +518,7 @@ public struct DBCParser {
         let unit = try expectString("the unit (a string, may be empty)")
         var receivers: [String] = []
         while current.kind == .identifier, !current.startsLine {
-            receivers.append(text(current))
+            receivers.append(interned(current))
             try advance()
             if isPunct(","), !current.startsLine { try advance() }
         }
@@ -467,7 +541,7 @@ public struct DBCParser {
         try expectPunct(":", "after the message id")
         var nodes: [String] = []
         while current.kind == .identifier {
-            nodes.append(text(current))
+            nodes.append(interned(current))
             try advance()
             if isPunct(",") { try advance() }
         }
@@ -490,7 +564,7 @@ public struct DBCParser {
         let access = try expectIdentifier("the access type (DUMMY_NODE_VECTOR0..3 or 8000..8003)")
         var nodes: [String] = []
         while current.kind == .identifier {
-            nodes.append(text(current))
+            nodes.append(interned(current))
             try advance()
             if isPunct(",") { try advance() }
         }
@@ -622,7 +696,7 @@ public struct DBCParser {
         try expectPunct(":", "before the signal list")
         var signals: [String] = []
         while current.kind == .identifier {
-            signals.append(text(current))
+            signals.append(interned(current))
             try advance()
             if isPunct(",") { try advance() }
         }

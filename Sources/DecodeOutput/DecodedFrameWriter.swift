@@ -61,6 +61,17 @@ public struct DecodedFrameWriter {
     public func append(timestamp: CANTimestamp, interface: String, frame: CANFrame, to out: OutputBuffer) {
         switch format {
         case .jsonl: appendJSON(timestamp, frame, to: out)
+        case .text:
+            var name = interface
+            name.withUTF8 { appendText(timestamp, UnsafeRawBufferPointer($0), frame, to: out) }
+        }
+    }
+
+    /// The same with the interface's name as bytes (only text lines write it).
+    @inline(__always)
+    public func append(timestamp: CANTimestamp, interface: UnsafeRawBufferPointer, frame: CANFrame, to out: OutputBuffer) {
+        switch format {
+        case .jsonl: appendJSON(timestamp, frame, to: out)
         case .text: appendText(timestamp, interface, frame, to: out)
         }
     }
@@ -162,16 +173,15 @@ public struct DecodedFrameWriter {
         frame.withPayload { codec.decode(messageAt: index, $0, into: out) }
     }
 
-    func appendText(_ timestamp: CANTimestamp, _ interface: String, _ frame: CANFrame, to out: OutputBuffer) {
+    func appendText(_ timestamp: CANTimestamp, _ interface: UnsafeRawBufferPointer, _ frame: CANFrame, to out: OutputBuffer) {
         let index = frame.id.flatMap { codec.index(of: $0) }
-        var p = out.reserve(200 + interface.utf8.count + (index.map { formats.messages[$0].worstText } ?? 0))
+        var p = out.reserve(200 + interface.count + (index.map { formats.messages[$0].worstText } ?? 0))
         TextWriter.byte(&p, UInt8(ascii: "("))
         var t = timestamp
         if t.fractionDigits == 0 { t.fractionDigits = 6 }
         TextWriter.timestamp(&p, t, minimumSecondsDigits: 10)
         TextWriter.text(&p, ") ")
-        var name = interface
-        name.withUTF8 { TextWriter.bytes(&p, $0.baseAddress!, $0.count) }
+        if let name = interface.baseAddress { TextWriter.bytes(&p, name.assumingMemoryBound(to: UInt8.self), interface.count) }
         TextWriter.byte(&p, UInt8(ascii: " "))
         Self.frameText(&p, frame)
         TextWriter.text(&p, " :: ")

@@ -9,6 +9,11 @@ public struct ChangeBatch: Sendable {
     public var turned: PathSet
     /// The driving context changed: an input, a derived value, or a part's state.
     public var contextChanged: Bool
+    /// Wall time (ns) the feed thread first collected a change of this batch, and the consumer
+    /// took it: with the frame's own arrival time they split the publish step into its parts
+    /// (0 for a heartbeat).
+    public var collectedNanoseconds: Int64 = 0
+    public var takenNanoseconds: Int64 = 0
     /// Nothing changed: the subscription's heartbeat.
     public var isHeartbeat: Bool { changed.isEmpty && turned.isEmpty && !contextChanged }
 }
@@ -100,7 +105,11 @@ public final class FeedSubscription: AsyncSequence, Sendable {
                 } else { p.batch.turned.formUnion(turned); news = true }
             }
             if context, p.interest.context { p.batch.contextChanged = true; news = true }
-            if news { p.hasNews = true; hasPending.store(true, ordering: .relaxed) }
+            if news {
+                if !p.hasNews { p.batch.collectedNanoseconds = SystemClock.wallNanoseconds() }
+                p.hasNews = true
+                hasPending.store(true, ordering: .relaxed)
+            }
         }
     }
 
@@ -120,7 +129,9 @@ public final class FeedSubscription: AsyncSequence, Sendable {
     /// Consumer: everything pending, and nothing pending after.
     func take() -> ChangeBatch {
         pending.withLock { p in
-            let b = p.batch
+            var b = p.batch
+            b.takenNanoseconds = SystemClock.wallNanoseconds()
+            p.batch.collectedNanoseconds = 0
             p.batch.changed.removeAll()
             p.batch.turned.removeAll()
             p.batch.contextChanged = false

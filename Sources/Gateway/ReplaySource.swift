@@ -174,6 +174,8 @@ struct LogCursor {
     let reader: UnsafeMutablePointer<CandumpReader>
     /// Per interface number of this log: its bus + 1 (0: not resolved yet).
     let busOfInterface: UnsafeMutablePointer<Int32>
+    /// Where the reader writes each frame in place.
+    let scratch: UnsafeMutablePointer<LogFrame>
     var head: BusFrame?
     var ended = false
 
@@ -184,11 +186,14 @@ struct LogCursor {
         reader.initialize(to: r)
         busOfInterface = .allocate(capacity: InterfaceNames.limit)
         busOfInterface.initialize(repeating: 0, count: InterfaceNames.limit)
+        scratch = .allocate(capacity: 1)
+        scratch.initialize(to: LogFrame())
     }
 
     func close() {
         reader.deinitialize(count: 1).deallocate()
         busOfInterface.deallocate()
+        scratch.deinitialize(count: 1).deallocate()
     }
 
     /// Reads the next frame into `head` unless one is waiting (nil head after: the end).
@@ -196,10 +201,11 @@ struct LogCursor {
     @inline(__always)
     mutating func fill(_ buses: borrowing BusResolver) throws {
         guard head == nil, !ended else { return }
-        guard let f = try reader.pointee.nextFrame() else { ended = true; return }
-        var bus = busOfInterface[Int(f.interface)]
-        if bus == 0 { bus = try resolve(f.interface, buses) }
-        head = BusFrame(bus: Int(bus) - 1, timestamp: f.timestamp.totalNanoseconds, arrival: 0, frame: f.frame)
+        guard try reader.pointee.nextFrame(into: &scratch.pointee) else { ended = true; return }
+        let f = scratch
+        var bus = busOfInterface[Int(f.pointee.interface)]
+        if bus == 0 { bus = try resolve(f.pointee.interface, buses) }
+        head = BusFrame(bus: Int(bus) - 1, timestamp: f.pointee.timestamp.totalNanoseconds, arrival: 0, frame: f.pointee.frame)
     }
 
     func resolve(_ number: Int32, _ buses: borrowing BusResolver) throws -> Int32 {

@@ -35,9 +35,13 @@ struct DecodeCommand: ParsableCommand {
     @Option(name: .long, help: "With --check: a mapping file whose integrity: section declares the checks.")
     var mapping: String?
 
+    @Option(name: .shortAndLong, help: "Decode on this many threads (default: one per processor; the output is the same, in order). --check uses one.")
+    var jobs: Int?
+
     func validate() throws {
         if dbc.isEmpty { throw ValidationError("give at least one --dbc FILE") }
         if mapping != nil, !check { throw ValidationError("--mapping is for --check") }
+        if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs takes 1 to 64") }
     }
 
     func run() throws {
@@ -63,6 +67,29 @@ struct DecodeCommand: ParsableCommand {
             throw ExitCode(66)
         }
         reader.onMalformedLine = { printError("\($0)") }
+        let threads = check ? 1 : jobs ?? ParallelDecoder.availableProcessors
+        if threads > 1 {
+            let decoder = ParallelDecoder(codec: codec, format: format, workers: threads)
+            let outcome: ParallelDecoder.Outcome
+            do {
+                outcome = try decoder.run(&reader, strict: strict, write: { out.write($0) }, malformed: { printError("\($0)") })
+            } catch {
+                out.flush()
+                printError("\(error)")
+                throw ExitCode(65)
+            }
+            out.flush()
+            if let stop = outcome.stoppedAt {
+                printError("\(stop)")
+                throw ExitCode(65)
+            }
+            let errors = outcome.errors + reader.errorCount
+            if errors > 0 {
+                printError("vehicle-gateway: \(errors) malformed line(s) skipped")
+                throw ExitCode(65)
+            }
+            return
+        }
         do {
             let text = format == .text
             while let f = try reader.nextFrame() {

@@ -35,7 +35,12 @@ struct OutputSink {
     }
 
     func flush() {
-        let raw = buffer.bytes
+        writeAll(buffer.bytes)
+        buffer.removeAll()
+    }
+
+    /// Writes every byte (a closed pipe ends the program quietly; another failure exits 74).
+    func writeAll(_ raw: UnsafeRawBufferPointer) {
         var offset = 0
         while offset < raw.count {
             let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
@@ -47,7 +52,6 @@ struct OutputSink {
             }
             offset += n
         }
-        buffer.removeAll()
     }
 
     /// Flushes when the buffer is large or `lastFlush` (monotonic s) is 50 ms old: live output
@@ -58,6 +62,12 @@ struct OutputSink {
             flush()
             lastFlush = now
         }
+    }
+
+    /// Writes `other`'s bytes after what is buffered, without copying them.
+    func write(_ other: OutputBuffer) {
+        flush()
+        writeAll(other.bytes)
     }
 
     /// Appends text built in a `TextBuffer`.

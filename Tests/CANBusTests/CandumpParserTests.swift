@@ -169,7 +169,8 @@ final class FastLogFrameTests: XCTestCase {
 
     func fast(_ line: String, _ names: inout InterfaceNames) -> LogFrame? {
         var l = line
-        return l.withUTF8 { CandumpParser.fastLogFrame(UnsafeRawBufferPointer($0), interfaces: &names) }
+        var f = LogFrame()
+        return l.withUTF8 { CandumpParser.fastLogFrame(UnsafeRawBufferPointer($0), interfaces: &names, into: &f) } ? f : nil
     }
 
     func testAgreesWithTheGeneralParserOnRandomAndMangledLines() {

@@ -81,3 +81,31 @@ def test_what_we_write_python_can_reads_back_identically(vg, tmp_path):
         assert abs(o["t"] - t.timestamp) < 1e-6
     assert ours[7]["signals"]["VehicleSpeed"] == 3.5
     assert theirs[-1].channel == "can1" and theirs[-1].is_extended_id
+
+
+def test_several_threads_write_exactly_what_one_writes(vg, tmp_path):
+    """decode splits a log into runs of lines for several workers; the output, the diagnostics
+    with their line numbers, the exit code and where --strict stops are those of one thread,
+    also for gzip and standard input, for text and JSON."""
+    import gzip
+    import random
+    random.seed(5)
+    frames = (ROOT / "DBC" / "demo_drive.log").read_text().splitlines()
+    lines = []
+    for i in range(120_000):  # about 5 MB: several runs of a megabyte
+        line = frames[i % len(frames)]
+        r = random.random()
+        lines.append(line[:25] if r < 0.0004 else "" if r < 0.0008 else "# note" if r < 0.0012 else line)
+    log = tmp_path / "mixed.log"
+    log.write_text("\n".join(lines))  # the last line without its newline
+    (tmp_path / "mixed.log.gz").write_bytes(gzip.compress(log.read_bytes()))
+    for fmt in ("jsonl", "text"):
+        for strict in ((), ("--strict",)):
+            one = vg("decode", "--format", fmt, "--dbc", DEMO_DBC, "-j", 1, *strict, log)
+            assert one.returncode == 65 and one.stdout.count("\n") > (1000 if strict else 100_000)
+            for source, data in ((log, None), (tmp_path / "mixed.log.gz", None), ("-", log.read_text())):
+                many = vg("decode", "--format", fmt, "--dbc", DEMO_DBC, "-j", 4, *strict, source, input=data)
+                assert many.returncode == one.returncode
+                assert many.stdout == one.stdout, (fmt, strict, source)
+                name = "<stdin>" if source == "-" else str(source)
+                assert many.stderr.replace(name, "X") == one.stderr.replace(str(log), "X"), (fmt, strict, source)

@@ -52,6 +52,12 @@ struct RunCommand: AsyncParsableCommand {
         do {
             apiService = try server.makeService { port in
                 await ready.set()
+                // Start-up is over once the API listens and the first frames went through.
+                Task.detached(priority: .background) {
+                    try? await Task.sleep(for: .seconds(2))
+                    let bytes = StartupPages.release()
+                    if bytes > 0 { logger.debug("start-up pages handed back", metadata: ["bytes": "\(bytes)"]) }
+                }
                 let (scheme, ws) = configuration.usesTLS ? ("https", "wss") : ("http", "ws")
                 logger.info("API listening", metadata: ["url": "\(scheme)://\(configuration.host):\(port)"])
                 printError("vehicle-gateway: API on \(scheme)://\(configuration.host):\(port) (context: /v1/context, VISS: \(ws)://\(configuration.host):\(port)/, MCP: /mcp)")
