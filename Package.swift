@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Uplink", targets: ["Uplink"]),
         .library(name: "KuksaProtos", targets: ["KuksaProtos"]),
         .library(name: "KuksaAPI", targets: ["KuksaAPI"]),
+        .library(name: "AccessControl", targets: ["AccessControl"]),
         .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
     ],
     dependencies: [
@@ -41,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Frames, ids, timestamps, the candump line grammar; the shared clock, errno error and diagnostic.
@@ -73,7 +76,7 @@ let package = Package(
         // The demo car: a seeded city drive and the scripted short drive, as candump logs.
         .target(name: "Simulate", dependencies: ["CANBus", "DBC", "Integrity"]),
         .target(name: "AssistantAPI", dependencies: [
-            "CANBus", "VehicleState", "Gateway",
+            "CANBus", "VehicleState", "Gateway", "AccessControl",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -94,6 +97,12 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Who may read what: the API token and KUKSA-style scoped JWTs (RS256, ES256), for every API.
+        .target(name: "AccessControl", dependencies: [
+            "CANBus", "Gateway",
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // kuksa.val.v2 messages and service stubs, generated from Protos/ by scripts/gen-kuksa-proto.sh
         // (committed, so a build needs neither protoc nor the code-generator plugins).
         .target(name: "KuksaProtos", dependencies: [
@@ -103,7 +112,7 @@ let package = Package(
         ]),
         // The KUKSA-compatible gRPC API (kuksa.val.v2, read-only), a consumer of the change feed.
         .target(name: "KuksaAPI", dependencies: [
-            "Gateway", "VehicleState", "KuksaProtos",
+            "Gateway", "VehicleState", "KuksaProtos", "AccessControl",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -116,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink", "KuksaAPI",
+                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink", "KuksaAPI", "AccessControl",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -133,6 +142,7 @@ let package = Package(
         .executableTarget(name: "vg-instructions", dependencies: ["CANBus", "CANLog", "DBC", "DecodeOutput", "Gateway", "VehicleState"],
                           path: "Benchmarks/Instructions"),
         .testTarget(name: "CANBusTests", dependencies: ["CANBus", "CANLog"]),
+        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
         .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CSocketCAN", "CANBus"]),
         .testTarget(name: "IntegrityTests", dependencies: ["Integrity"], exclude: ["Fixtures"]),

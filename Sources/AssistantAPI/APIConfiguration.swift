@@ -3,8 +3,13 @@ public struct APIConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (printed at start-up).
     public var port = 8080
-    /// Required on every request when set; must be set to listen beyond loopback.
+    /// Required on every request when set (it reads everything); a token or a JWT key must be
+    /// set to listen beyond loopback.
     public var token: String?
+    /// Public keys (PEM) whose signed JWTs are accepted with the scopes they carry
+    /// (`AccessControl.TokenVerifier`), and the audience those must name.
+    public var jwtKeyPaths: [String] = []
+    public var jwtAudience: String? = "kuksa.val"
     /// Decimal places of latitude and longitude given out (nil: exact). 3 ≈ 110 m, 2 ≈ 1.1 km.
     public var locationDecimals: Int?
     public var maxRequestBytes = 64 * 1024

@@ -1,21 +1,19 @@
+import AccessControl
 import HTTPTypes
 import Hummingbird
 
-/// Who may read: every request carries `Authorization: Bearer <token>`, or, for a browser
-/// (whose `EventSource` and `WebSocket` cannot send that header), the session cookie that
-/// `POST /v1/session` gave in exchange for the token. The dashboard's page and scripts hold no
-/// data and are served to anyone; what they fetch is checked here like any other request.
-struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: [UInt8]
+/// Who may read what: every request carries `Authorization: Bearer <token>` — the API's own
+/// token (everything) or a JWT whose scopes say what it may read (`TokenVerifier`) — or, for a
+/// browser (whose `EventSource` and `WebSocket` cannot send that header), the session cookie
+/// that `POST /v1/session` gave in exchange for a token, with that token's access. The
+/// dashboard's page and scripts hold no data and are served to anyone; what they fetch is
+/// checked here like any other request.
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let verifier: TokenVerifier
     let sessions: DashboardSessions
     /// False on the WebSocket router, where `/` is VISS, not the page.
     let servesPages: Bool
-
-    init(token: String, sessions: DashboardSessions, servesPages: Bool) {
-        self.token = Array(token.utf8)
-        self.sessions = sessions
-        self.servesPages = servesPages
-    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -23,18 +21,25 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         // Ending a session needs only the session: it is the browser's log-out.
         if servesPages, request.method == .delete, path == "/v1/session" { return try await next(request, context) }
         if let header = request.headers[.authorization] {
-            guard header.hasPrefix("Bearer "), Self.equal(Array(header.utf8.dropFirst(7)), token) else {
-                return Self.refuse("wrong bearer token")
+            switch await verifier.access(authorization: header) {
+            case .success(let access):
+                var c = context
+                c.access = access
+                return try await next(request, c)
+            case .failure(let refusal):
+                return Self.refuse(refusal.description, invalidToken: true)
             }
-            return try await next(request, context)
         }
         // The cookie reads only (GET, the WebSocket upgrade included); MCP sessions and the
         // session exchange itself need the token. A request from another origin never counts.
-        if request.method == .get, path != "/mcp", let id = DashboardSessions.cookie(in: request.headers), sessions.isValid(id),
-           Self.sameOrigin(request) {
-            return try await next(request, context)
+        if request.method == .get, path != "/mcp", let id = DashboardSessions.cookie(in: request.headers),
+           let access = sessions.access(id), Self.sameOrigin(request) {
+            var c = context
+            c.access = access
+            return try await next(request, c)
         }
-        return Self.refuse("missing bearer token: send Authorization: Bearer <token> (a browser: POST it to /v1/session for a session cookie)")
+        return Self.refuse("missing bearer token: send Authorization: Bearer <token> (a browser: POST it to /v1/session for a session cookie)",
+                           invalidToken: false)
     }
 
     /// True without an `Origin` header (not a browser's cross-origin request) or when it names the
@@ -45,16 +50,12 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         return origin == "http://\(host)" || origin == "https://\(host)"
     }
 
-    /// Compares without stopping at the first difference, so timing tells nothing.
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(a.count == b.count ? 0 : 1)
-        for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
-        return diff == 0
-    }
-
-    static func refuse(_ message: String) -> Response {
-        Response(status: .unauthorized,
-                 headers: [.wwwAuthenticate: "Bearer realm=\"vehicle-gateway\"", .contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: "{\"error\": {\"status\": 401, \"message\": \"\(message)\"}}\n")))
+    /// 401 with the reason, in the body and (RFC 6750) in `WWW-Authenticate`.
+    static func refuse(_ message: String, invalidToken: Bool) -> Response {
+        var challenge = "Bearer realm=\"vehicle-gateway\""
+        if invalidToken { challenge += ", error=\"invalid_token\", error_description=\"\(message.replacingOccurrences(of: "\"", with: "'"))\"" }
+        var response = AssistantServer.error(.unauthorized, message)
+        response.headers[.wwwAuthenticate] = challenge
+        return response
     }
 }

@@ -1,3 +1,4 @@
+import AccessControl
 import CANBus
 import Foundation
 import Gateway
@@ -22,12 +23,16 @@ public final class AssistantServer: Sendable {
     public let mcp: MCPVehicleServer
     let sessions: MCPHTTPSessions
     let browserSessions = DashboardSessions()
+    /// Who may read what, on every request (the gRPC API shares it).
+    public let verifier: TokenVerifier
     let logger: Logger
 
     /// The API over a gateway's state; its streams are consumers of the gateway's change feed.
-    public init(gateway: Gateway, configuration: APIConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-                logger: Logger = Logger(label: "vehicle-gateway.api")) {
+    /// `verifier` decides what each token reads (by default: the configuration's token, if any).
+    public init(gateway: Gateway, configuration: APIConfiguration, verifier: TokenVerifier? = nil,
+                registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger = Logger(label: "vehicle-gateway.api")) {
         self.configuration = configuration
+        self.verifier = verifier ?? TokenVerifier(staticToken: configuration.token, keys: [], audience: configuration.jwtAudience)
         self.gateway = gateway
         view = VehicleView(state: gateway.state, locationDecimals: configuration.locationDecimals)
         metrics = GatewayMetrics(view: view, gateway: gateway, registry: registry)
@@ -38,8 +43,8 @@ public final class AssistantServer: Sendable {
 
     /// Refuses a configuration that would expose the API without a token.
     public static func validate(_ c: APIConfiguration) -> String? {
-        if !c.isLoopback, c.token == nil {
-            return "listening on \(c.host) (beyond loopback) requires a bearer token: pass --token or set api.token"
+        if !c.isLoopback, c.token == nil, c.jwtKeyPaths.isEmpty {
+            return "listening on \(c.host) (beyond loopback) requires a bearer token: pass --token or set api.token (or --jwt-key)"
         }
         if (c.tlsCertificatePath == nil) != (c.tlsKeyPath == nil) {
             return "TLS needs both a certificate chain (--tls-cert / api.tls_cert) and its key (--tls-key / api.tls_key)"
@@ -61,9 +66,9 @@ public final class AssistantServer: Sendable {
         return json(out.string, status: status)
     }
 
-    func buildRouter() -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        if let token = configuration.token { router.add(middleware: AccessMiddleware(token: token, sessions: browserSessions, servesPages: true)) }
+    func buildRouter() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        if verifier.requiresToken { router.add(middleware: AccessMiddleware(verifier: verifier, sessions: browserSessions, servesPages: true)) }
         router.add(middleware: MetricsMiddleware())
         let get: [HTTPRequest.Method] = [.get]
         router.add(middleware: MethodNotAllowedMiddleware(routes: [
@@ -90,9 +95,11 @@ public final class AssistantServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
-        router.get("/v1/context") { _, _ in Self.json(view.contextJSON()) }
+        router.get("/v1/context") { _, context in Self.json(view.limited(to: context.access).contextJSON()) }
         router.get("/openapi.json") { _, _ in Self.json(OpenAPIDocument.json + "\n") }
-        router.get("/v1/events") { request, _ in
+        router.get("/v1/events") { request, context in
+            let view = view.limited(to: context.access)
+            guard view.isPermitted(name: VehicleView.eventsPath) else { return Self.error(.forbidden, view.refusal(VehicleView.eventsPath)) }
             let afterText = request.uri.queryParameters["after"].map(String.init)
             let limitText = request.uri.queryParameters["limit"].map(String.init)
             guard let after = afterText == nil ? 0 : UInt64(afterText!) else {
@@ -103,7 +110,9 @@ public final class AssistantServer: Sendable {
             }
             return Self.json(view.eventsJSON(after: after, limit: limit))
         }
-        router.get("/v1/events/stream") { request, _ in
+        router.get("/v1/events/stream") { request, context in
+            let view = view.limited(to: context.access)
+            guard view.isPermitted(name: VehicleView.eventsPath) else { return Self.error(.forbidden, view.refusal(VehicleView.eventsPath)) }
             // Resumes after Last-Event-ID (or ?after=ID); otherwise only events from now on.
             let resume = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { UInt64($0) }
                 ?? request.uri.queryParameters["after"].flatMap { UInt64(String($0)) }
@@ -112,18 +121,24 @@ public final class AssistantServer: Sendable {
                                 try await Self.streamEvents(view: view, metrics: metrics, after: resume, writer: &writer)
                             })
         }
-        router.get("/v1/signals") { request, _ in
+        router.get("/v1/signals") { request, context in
+            let view = view.limited(to: context.access)
             let prefix = request.uri.queryParameters["prefix"].map(String.init)
             let paths = view.paths(under: prefix)
             if paths.isEmpty, let prefix { return Self.error(.notFound, "no VSS signal under '\(prefix)'") }
-            return Self.json(view.signalsJSON(paths))
+            let allowed = paths.filter(view.isPermitted)
+            if allowed.isEmpty { return Self.error(.forbidden, view.refusal(prefix ?? "Vehicle")) }
+            return Self.json(view.signalsJSON(allowed, withheld: paths.filter { !view.isPermitted($0) }))
         }
         router.get("/v1/signals/{path}") { _, context in
+            let view = view.limited(to: context.access)
             let path = context.parameters.get("path") ?? ""
             guard let i = view.index(of: path) else { return Self.error(.notFound, view.unknownPathMessage(path)) }
+            guard view.isPermitted(i) else { return Self.error(.forbidden, view.refusal(path)) }
             return Self.json(view.signalJSON(i))
         }
-        router.get("/v1/context/stream") { request, _ in
+        router.get("/v1/context/stream") { request, context in
+            let view = view.limited(to: context.access)
             let rateText = request.uri.queryParameters["max_rate"].map(String.init)
             guard let rate = rateText == nil ? 10 : Double(rateText!), rate > 0, rate <= 100, rate.isFinite else {
                 return Self.error(.badRequest, "max_rate must be a number of events per second above 0 and at most 100, not '\(rateText ?? "")'")
@@ -134,12 +149,12 @@ public final class AssistantServer: Sendable {
                             })
         }
         for method in [HTTPRequest.Method.post, .get, .delete] {
-            router.on("/mcp", method: method) { request, _ in
+            router.on("/mcp", method: method) { request, context in
                 let mcpRequest: MCPRequestBox
                 do { mcpRequest = MCPRequestBox(try await MCPHTTPBridge.request(request, maxBytes: limits.maxRequestBytes)) } catch {
                     return Self.error(.contentTooLarge, "request body over \(limits.maxRequestBytes) bytes")
                 }
-                return MCPHTTPBridge.response(await sessions.handle(mcpRequest.request))
+                return MCPHTTPBridge.response(await sessions.handle(mcpRequest.request, access: context.access))
             }
         }
         return router
@@ -147,11 +162,11 @@ public final class AssistantServer: Sendable {
 
     /// The routes a WebSocket upgrade is offered to: VISS at `/` and `/viss`. A plain GET of `/`
     /// is the dashboard, served by the HTTP router.
-    func buildWebSocketRouter() -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        if let token = configuration.token { router.add(middleware: AccessMiddleware(token: token, sessions: browserSessions, servesPages: false)) }
+    func buildWebSocketRouter() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        if verifier.requiresToken { router.add(middleware: AccessMiddleware(verifier: verifier, sessions: browserSessions, servesPages: false)) }
         let view = self.view, metrics = self.metrics, limits = configuration
-        let ws: @Sendable (Request, BasicWebSocketRequestContext) async throws -> RouterShouldUpgrade = { request, _ in
+        let ws: @Sendable (Request, GatewayRequestContext) async throws -> RouterShouldUpgrade = { request, _ in
             // Speak VISSv2 when offered; a client that offers only other subprotocols is refused.
             let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -160,8 +175,9 @@ public final class AssistantServer: Sendable {
             return .dontUpgrade
         }
         for path in ["/", "/viss"] {
-            router.ws(RouterPath(path), shouldUpgrade: ws) { inbound, outbound, _ in
-                let connection = VISSConnection(view: view, metrics: metrics, limits: limits, outbound: outbound)
+            router.ws(RouterPath(path), shouldUpgrade: ws) { inbound, outbound, context in
+                let connection = VISSConnection(view: view.limited(to: context.requestContext.access), metrics: metrics, limits: limits,
+                                                outbound: outbound)
                 await connection.run(inbound: inbound)
             }
         }
@@ -184,7 +200,7 @@ public final class AssistantServer: Sendable {
             out.append("event: context\nid: ")
             out.appendDecimal(event)
             out.append("\ndata: ")
-            view.context().appendJSON(to: &out)  // ends with its newline
+            view.context().appendJSON(to: &out, withholding: view.withheldParts)  // ends with its newline
             out.append("\n")
             try await writer.write(ByteBuffer(bytes: out.bytes))
         }

@@ -23,7 +23,7 @@ struct DashboardController {
         path == "/" || (path.hasPrefix("/dashboard/") && path != "/dashboard/config.json")
     }
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addRoutes(to router: Router<GatewayRequestContext>) {
         let configuration = self.configuration, sessions = self.sessions
         router.get("/") { _, _ in Self.page(DashboardFiles.indexHTML, type: "text/html; charset=utf-8") }
         router.get("/dashboard/config.json") { _, _ in
@@ -64,8 +64,8 @@ struct DashboardController {
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         // The token (checked by AccessMiddleware like on any request) for a session cookie.
-        router.post("/v1/session") { _, _ in
-            let id = sessions.create()
+        router.post("/v1/session") { _, context in
+            let id = sessions.create(access: context.access)
             var response = AssistantServer.json("{\"session\": \"created\", \"expires_in_s\": \(DashboardSessions.lifetimeSeconds)}\n")
             response.headers[.setCookie] = DashboardSessions.setCookie(id, secure: configuration.usesTLS)
             response.headers[.cacheControl] = "no-store"

@@ -1,3 +1,4 @@
+import AccessControl
 import CANBus
 import HTTPTypes
 import Synchronization
@@ -9,12 +10,13 @@ final class DashboardSessions: Sendable {
     static let cookieName = "vg_session"
     static let lifetimeSeconds: Int64 = 12 * 3600
     let capacity: Int
-    private let sessions = Mutex<[String: Int64]>([:])  // id → expiry, monotonic ns
+    /// id → (expiry, monotonic ns; what the token it was made with may read).
+    private let sessions = Mutex<[String: (expiry: Int64, access: Access)]>([:])
 
     init(capacity: Int = 64) { self.capacity = capacity }
 
-    /// A new session's id.
-    func create() -> String {
+    /// A new session's id, reading what `access` reads, until it or its token expires.
+    func create(access: Access) -> String {
         var rng = SystemRandomNumberGenerator()
         let digits = Array("0123456789abcdef".utf8)
         var id = [UInt8]()
@@ -25,20 +27,25 @@ final class DashboardSessions: Sendable {
         }
         let text = String(decoding: id, as: UTF8.self)
         let now = SystemClock.monotonicNanoseconds()
+        var expiry = now + Self.lifetimeSeconds * 1_000_000_000
+        if let tokenExpiry = access.expiresNanoseconds {
+            expiry = min(expiry, now + max(0, tokenExpiry - SystemClock.wallNanoseconds()))
+        }
         sessions.withLock { s in
-            s = s.filter { $0.value > now }
-            if s.count >= capacity, let oldest = s.min(by: { $0.value < $1.value }) { s[oldest.key] = nil }
-            s[text] = now + Self.lifetimeSeconds * 1_000_000_000
+            s = s.filter { $0.value.expiry > now }
+            if s.count >= capacity, let oldest = s.min(by: { $0.value.expiry < $1.value.expiry }) { s[oldest.key] = nil }
+            s[text] = (expiry, access)
         }
         return text
     }
 
-    func isValid(_ id: Substring) -> Bool {
+    /// What a live session may read; nil for an unknown or expired one.
+    func access(_ id: Substring) -> Access? {
         let now = SystemClock.monotonicNanoseconds()
         return sessions.withLock { s in
-            guard let expiry = s[String(id)] else { return false }
-            if expiry <= now { s[String(id)] = nil; return false }
-            return true
+            guard let session = s[String(id)] else { return nil }
+            if session.expiry <= now { s[String(id)] = nil; return nil }
+            return session.access
         }
     }
 

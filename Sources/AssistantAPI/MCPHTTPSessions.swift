@@ -1,3 +1,4 @@
+import AccessControl
 import Foundation
 import Logging
 import MCP
@@ -14,6 +15,8 @@ actor MCPHTTPSessions {
         var lastUsed: ContinuousClock.Instant
         /// A request came after `initialize`: the client finished the handshake.
         var initialized = false
+        /// What the token that opened it may read: every later request must read the same.
+        var access: Access
     }
 
     let factory: MCPVehicleServer
@@ -47,10 +50,14 @@ actor MCPHTTPSessions {
         func generateSessionID() -> String { id }
     }
 
-    func handle(_ request: MCPHTTPRequest) async -> MCPHTTPResponse {
+    func handle(_ request: MCPHTTPRequest, access: Access = .everything) async -> MCPHTTPResponse {
         expireIdle()
         let sessionID = request.header(HTTPHeaderName.sessionID)
         if let sessionID, let session = sessions[sessionID] {
+            // A session reads what its opener's token reads; another token cannot borrow it.
+            guard session.access == access else {
+                return .error(statusCode: 403, .invalidRequest("this MCP session was opened with a token of other scopes"))
+            }
             sessions[sessionID]?.lastUsed = .now
             sessions[sessionID]?.initialized = true
             let response = await session.transport.handleRequest(request)
@@ -64,11 +71,11 @@ actor MCPHTTPSessions {
             if sessions.count >= maxSessions { evictOne() }
             let id = UUID().uuidString
             let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(id: id), validationPipeline: validation)
-            let server = await factory.makeServer()
+            let server = await factory.limited(to: access).makeServer()
             do { try await server.start(transport: transport) } catch {
                 return .error(statusCode: 500, .internalError("could not start the MCP session: \(error)"))
             }
-            sessions[id] = Session(server: server, transport: transport, lastUsed: .now)
+            sessions[id] = Session(server: server, transport: transport, lastUsed: .now, access: access)
             let response = await transport.handleRequest(request)
             if case .error = response {
                 sessions.removeValue(forKey: id)

@@ -26,7 +26,8 @@ enum MCPPrompts {
 
     struct Failure: Error { var message: String }
 
-    static func get(_ name: String, _ arguments: [String: String], context: DrivingContext) -> Result<GetPrompt.Result, Failure> {
+    static func get(_ name: String, _ arguments: [String: String], context: DrivingContext,
+                    withholding withheld: Set<DrivingContext.Member> = []) -> Result<GetPrompt.Result, Failure> {
         switch name {
         case "suggest_stop":
             let kind = arguments["kind"]?.lowercased() ?? "any"
@@ -37,7 +38,7 @@ enum MCPPrompts {
             Suggest one stop for the car's occupants\(kind == "any" ? "" : " (kind: \(kind))")\(arguments["preferences"].map { ", who asked for: \($0)" } ?? "").
 
             The car's state now (each part has a state; only "fresh" values are current, a "stale" one is as old as its age_s):
-            \(context.partsJSON([.trip, .phase, .energy, .environment, .cabin, .attention]))
+            \(context.partsJSON([.trip, .phase, .energy, .environment, .cabin, .attention], withholding: withheld))
             How to decide:
             - energy.low true: the stop must have fuel or charging, reachable within the range (range_km); say so first.
             - trip.break_recommended true, or a long time_since_break_s: prefer a rest stop with food and toilets.
@@ -65,7 +66,7 @@ enum MCPPrompts {
                 text += "\nThe stop line: latitude \(lat), longitude \(lon)."
             }
             if let schedule = arguments["schedule"] { text += "\nWhat is known of the schedule: \(schedule)" }
-            text += "\nSpeed and position now: \(context.partsJSON([.attention, .phase]).trimmingCharacters(in: .newlines)); speed \(context.speed.value.map { "\(Int($0.rounded())) km/h" } ?? "unknown") (\(context.speed.state.rawValue)), position \(context.location.state.rawValue)."
+            text += "\nSpeed and position now: \(context.partsJSON([.attention, .phase], withholding: withheld).trimmingCharacters(in: .newlines)); speed \(context.speed.value.map { "\(Int($0.rounded())) km/h" } ?? "unknown") (\(context.speed.state.rawValue)), position \(context.location.state.rawValue)."
             return .success(.init(description: "Time the next traffic light with advise_traffic_light", messages: [.user(.text(text: text))]))
         default:
             return .failure(Failure(message: "unknown prompt '\(name)'; prompts are \(prompts.map(\.name).joined(separator: ", "))"))

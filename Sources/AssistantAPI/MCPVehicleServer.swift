@@ -1,3 +1,4 @@
+import AccessControl
 import CANBus
 import Foundation
 import Gateway
@@ -19,6 +20,11 @@ public struct MCPVehicleServer: Sendable {
     public init(view: VehicleView, metrics: GatewayMetrics) {
         self.view = view
         self.metrics = metrics
+    }
+
+    /// The same tools and resources for a reader whose token reads only some paths.
+    public func limited(to access: Access) -> MCPVehicleServer {
+        MCPVehicleServer(view: view.limited(to: access), metrics: metrics)
     }
 
     static let stateNote = "Every value carries its state: fresh (current), stale (its source has gone quiet; the last value is kept with its age_s in seconds), invalid (its frames failed an integrity check — checksum, counter, repeated — or the value was implausible; the reason says which) or unavailable (never received). Never present a stale or invalid value as current."
@@ -125,7 +131,7 @@ public struct MCPVehicleServer: Sendable {
         await server.withMethodHandler(CallTool.self) { params in call(params.name, params.arguments ?? [:]) }
         await server.withMethodHandler(ListPrompts.self) { _ in .init(prompts: MCPPrompts.prompts) }
         await server.withMethodHandler(GetPrompt.self) { params in
-            switch MCPPrompts.get(params.name, params.arguments ?? [:], context: view.context()) {
+            switch MCPPrompts.get(params.name, params.arguments ?? [:], context: view.context(), withholding: view.withheldParts) {
             case .success(let result): return result
             case .failure(let e): throw MCPError.invalidParams(e.message)
             }
@@ -155,14 +161,21 @@ public struct MCPVehicleServer: Sendable {
         await server.withMethodHandler(ReadResource.self) { params in
             switch params.uri {
             case Self.contextURI: return .init(contents: [.text(view.contextJSON(), uri: Self.contextURI, mimeType: "application/json")])
-            case Self.eventsURI: return .init(contents: [.text(view.eventsJSON(limit: 50), uri: Self.eventsURI, mimeType: "application/json")])
+            case Self.eventsURI:
+                guard view.isPermitted(name: VehicleView.eventsPath) else { throw MCPError.invalidRequest(view.refusal(VehicleView.eventsPath)) }
+                return .init(contents: [.text(view.eventsJSON(limit: 50), uri: Self.eventsURI, mimeType: "application/json")])
             case Self.signalsURI:
-                return .init(contents: [.text(view.signalsJSON(view.paths(under: nil)), uri: Self.signalsURI, mimeType: "application/json")])
+                let all = view.paths(under: nil)
+                return .init(contents: [.text(view.signalsJSON(all.filter(view.isPermitted), withheld: all.filter { !view.isPermitted($0) }),
+                                              uri: Self.signalsURI, mimeType: "application/json")])
             case let uri where uri.hasPrefix(Self.signalsURI + "/"):
                 let branch = String(uri.dropFirst(Self.signalsURI.count + 1))
                 let indices = view.paths(under: branch)
                 guard !branch.isEmpty, !indices.isEmpty else { throw MCPError.invalidParams(view.unknownPathMessage(branch)) }
-                return .init(contents: [.text(view.signalsJSON(indices), uri: uri, mimeType: "application/json")])
+                let allowed = indices.filter(view.isPermitted)
+                guard !allowed.isEmpty else { throw MCPError.invalidRequest(view.refusal(branch)) }
+                return .init(contents: [.text(view.signalsJSON(allowed, withheld: indices.filter { !view.isPermitted($0) }), uri: uri,
+                                              mimeType: "application/json")])
             default:
                 throw MCPError.invalidParams("unknown resource '\(params.uri)'; resources are \(Self.contextURI), \(Self.eventsURI), \(Self.signalsURI) and \(Self.signalsURI)/{path}")
             }
@@ -214,21 +227,38 @@ public struct MCPVehicleServer: Sendable {
         func fail(_ message: String) -> CallTool.Result {
             .init(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
         }
+        /// The parts the tool answers with, or a refusal when the reader may have none of them.
+        func parts(_ list: [DrivingContext.DerivedPart]) -> CallTool.Result {
+            let denied = list.filter { view.withheldParts.contains($0.member) }
+            guard denied.count < list.count else {
+                return fail("the token's scopes do not cover what \(list.map(\.rawValue).joined(separator: " and ")) are made from (it may read: \(view.permittedDescription))")
+            }
+            return ok(view.context().partsJSON(list, withholding: view.withheldParts))
+        }
+        /// The context members a tool needs all of.
+        func needs(_ members: [DrivingContext.Member]) -> CallTool.Result? {
+            let denied = members.filter(view.withheldParts.contains)
+            guard !denied.isEmpty else { return nil }
+            return fail("the token's scopes do not cover the \(denied.map(\.rawValue).joined(separator: " and ")) this tool needs (it may read: \(view.permittedDescription))")
+        }
         switch name {
         case "get_driving_context":
             return ok(view.contextJSON())
         case "get_trip":
-            return ok(view.context().partsJSON([.trip, .phase]))
+            return parts([.trip, .phase])
         case "get_vehicle_status":
-            return ok(view.context().partsJSON([.energy, .environment, .cabin]))
+            return parts([.energy, .environment, .cabin])
         case "can_interrupt_driver":
+            if let refusal = needs([.attention, .phase]) { return refusal }
             return ok(InterruptAdvice.advise(view.context(), settings: view.state.mapping.contextSettings.attention).json)
         case "get_signal":
             guard let v = arguments["path"] else { return fail("missing argument 'path' (a VSS path such as Vehicle.Speed)") }
             guard case .string(let path) = v else { return fail("argument 'path' must be a string") }
             guard let i = view.index(of: path) else { return fail(view.unknownPathMessage(path)) }
+            guard view.isPermitted(i) else { return fail(view.refusal(path)) }
             return ok(view.signalJSON(i))
         case "recent_events":
+            guard view.isPermitted(name: VehicleView.eventsPath) else { return fail(view.refusal(VehicleView.eventsPath)) }
             var limit = 20, after: UInt64 = 0
             if let v = arguments["limit"] {
                 guard case .int(let n) = v, (1...VehicleEventLog.capacity).contains(n) else { return fail("argument 'limit' must be an integer from 1 to \(VehicleEventLog.capacity)") }
@@ -247,8 +277,11 @@ public struct MCPVehicleServer: Sendable {
             }
             let paths = view.paths(under: prefix)
             if paths.isEmpty, let prefix { return fail("no VSS signal under '\(prefix)'") }
-            return ok(view.signalsJSON(paths))
+            let allowed = paths.filter(view.isPermitted)
+            if allowed.isEmpty { return fail(view.refusal(prefix ?? "Vehicle")) }
+            return ok(view.signalsJSON(allowed, withheld: paths.filter { !view.isPermitted($0) }))
         case "advise_traffic_light":
+            if let refusal = needs([.speed, .location]) { return refusal }
             switch Self.trafficLightRequest(arguments) {
             case .failure(let e): return fail(e.message)
             case .success(let request):

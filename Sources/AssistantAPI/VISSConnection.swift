@@ -111,13 +111,17 @@ actor VISSConnection {
 
     /// The vehicle events (parked, departed, rain_started, ...) as a VISS path: `get` gives the
     /// latest ones, `subscribe` each new one, as data points whose value is the event's name.
-    static let eventsPath = "Vehicle.Private.Events"
+    static let eventsPath = VehicleView.eventsPath
     static let eventsPerGet = 10
 
     func handle(_ text: String) {
         switch VISSRequest.parse(text) {
         case .failure(let f):
             sendError(f.error, action: f.action, requestId: f.requestId)
+        case .success(.get(Self.eventsPath, _, let requestId)) where !view.isPermitted(name: Self.eventsPath):
+            sendError(.userForbidden(view.refusal(Self.eventsPath)), action: "get", requestId: requestId)
+        case .success(.subscribe(Self.eventsPath, _, let requestId)) where !view.isPermitted(name: Self.eventsPath):
+            sendError(.userForbidden(view.refusal(Self.eventsPath)), action: "subscribe", requestId: requestId)
         case .success(.get(Self.eventsPath, let filters, let requestId)):
             guard filters.isEmpty else { sendError(.badRequest("\(Self.eventsPath) takes no filters"), action: "get", requestId: requestId); return }
             let events = view.state.tracked.events.events(limit: Self.eventsPerGet)
@@ -206,14 +210,20 @@ actor VISSConnection {
     func resolve(_ path: String, _ filters: [VISSFilter]) -> Result<[Int], VISSError> {
         var relative: [String]?
         for f in filters { if case .paths(let p) = f { relative = (relative ?? []) + p } }
+        var hits: [Int]
         if let relative {
             let patterns = relative.map { path + "." + $0.replacingOccurrences(of: "/", with: ".") }
-            let hits = view.paths.indices.filter { i in patterns.contains { VISSFilter.matches(view.paths[i].name, pattern: $0) } }
-            return hits.isEmpty ? .failure(.unavailable("no VSS path matches \(patterns.joined(separator: ", "))")) : .success(hits)
+            hits = view.paths.indices.filter { i in patterns.contains { VISSFilter.matches(view.paths[i].name, pattern: $0) } }
+            if hits.isEmpty { return .failure(.unavailable("no VSS path matches \(patterns.joined(separator: ", "))")) }
+        } else if let i = view.index(of: path) {
+            hits = [i]
+        } else {
+            hits = view.paths(under: path)
+            if hits.isEmpty { return .failure(.unavailable(view.unknownPathMessage(path))) }
         }
-        if let i = view.index(of: path) { return .success([i]) }
-        let below = view.paths(under: path)
-        return below.isEmpty ? .failure(.unavailable(view.unknownPathMessage(path))) : .success(below)
+        // A branch gives the leaves the reader's token covers; none at all is refused.
+        let allowed = hits.filter(view.isPermitted)
+        return allowed.isEmpty ? .failure(.userForbidden(view.refusal(path))) : .success(allowed)
     }
 
     /// The change feed wakes this connection for the paths its change-driven subscriptions use.
@@ -287,8 +297,9 @@ actor VISSConnection {
         out.append(", \"data\": ")
         appendData(readings, single: single, &out)
         Self.appendTs(&out)
-        send(out.string)
+        // Measured before the hand-off: waking the writer may let it run first on this core.
         for (_, r) in readings { metrics.recordPublished(receivedNanoseconds: r.receivedNanoseconds ?? 0, batch: batch) }
+        send(out.string)
     }
 
     /// `{"path": ..., "dp": {"value": "42.5", "ts": "...", "state": "fresh"}}`, or an array of them.

@@ -10,6 +10,8 @@ public struct VISSError: Error, Sendable, Equatable {
     static func invalidData(_ m: String) -> VISSError { .init(number: 400, reason: "invalid_data", message: m) }
     static func unavailable(_ m: String) -> VISSError { .init(number: 404, reason: "unavailable_data", message: m) }
     static func forbidden(_ m: String) -> VISSError { .init(number: 403, reason: "forbidden_request", message: m) }
+    /// The reader's token does not cover the path (VISS v2: user_forbidden).
+    static func userForbidden(_ m: String) -> VISSError { .init(number: 403, reason: "user_forbidden", message: m) }
     static func tooMany(_ m: String) -> VISSError { .init(number: 429, reason: "too_many_requests", message: m) }
 }
 

@@ -33,9 +33,13 @@ extension VehicleView {
         out.append("}")
     }
 
+    /// The events as a path, outside the VSS catalog (VISS, scopes).
+    public static let eventsPath = "Vehicle.Private.Events"
+
+    /// The context as JSON, without the parts this view may not give out.
     public func contextJSON() -> String {
         var out = TextBuffer(capacity: 512)
-        context().appendJSON(to: &out)
+        context().appendJSON(to: &out, withholding: withheldParts)
         return out.string
     }
 
@@ -65,14 +69,24 @@ extension VehicleView {
         out.append("\"}")
     }
 
-    public func signalsJSON(_ indices: [Int]) -> String {
+    /// `{"signals": [...]}`, and `"withheld": [paths]` when the reader's scopes leave some out.
+    public func signalsJSON(_ indices: [Int], withheld: [Int] = []) -> String {
         var out = TextBuffer(capacity: 128 * max(1, indices.count))
         out.append("{\"signals\": [")
         for (k, i) in indices.enumerated() {
             if k > 0 { out.append(", ") }
             appendSignalJSON(i, to: &out)
         }
-        out.append("]}\n")
+        out.append("]")
+        if !withheld.isEmpty {
+            out.append(", \"withheld\": [")
+            for (k, i) in withheld.enumerated() {
+                if k > 0 { out.append(", ") }
+                out.appendJSONString(paths[i].name)
+            }
+            out.append("]")
+        }
+        out.append("}\n")
         return out.string
     }
 

@@ -149,6 +149,13 @@ public final class FeedSubscription: AsyncSequence, Sendable {
             guard await wakeups.next() != nil else { return nil }
             return subscription.take()
         }
+
+        /// On the caller's actor (SE-0421): a `for await` in an actor resumes there at once,
+        /// instead of on a pool thread that then hops back to the actor.
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> ChangeBatch? {
+            guard await wakeups.next(isolation: actor) != nil else { return nil }
+            return subscription.take()
+        }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {

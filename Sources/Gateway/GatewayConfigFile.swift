@@ -18,6 +18,8 @@ import Yams
 ///     api:
 ///       listen: 127.0.0.1:8080
 ///       token_file: /etc/vehicle-gateway/token   # or token: ...
+///       jwt_keys: [/etc/vehicle-gateway/assistant.pub.pem]   # scoped JWTs (RS256, ES256)
+///       jwt_audience: kuksa.val                  # the aud they must name (none: not checked)
 ///       location_decimals: 3
 ///       tls_cert: /etc/vehicle-gateway/cert.pem   # with tls_key: HTTPS and WSS
 ///       web_lib_dir: /usr/share/javascript        # the dashboard's Leaflet and Chart.js
@@ -47,6 +49,9 @@ public struct GatewayConfigFile: Sendable {
     public var listen: String?
     public var token: String?
     public var tokenFile: String?
+    /// `api.jwt_keys`: public keys (PEM) of scoped JWTs; `api.jwt_audience`.
+    public var jwtKeys: [String] = []
+    public var jwtAudience: String?
     public var locationDecimals: Int?
     public var tlsCert: String?
     public var tlsKey: String?
@@ -101,7 +106,7 @@ public struct GatewayConfigFile: Sendable {
         "uplink": ["url", "vehicle_id", "client_id", "username", "password_file", "ca_file", "cert_file", "key_file", "keepalive_s",
                    "max_rate", "heartbeat_s", "location", "state_dir", "max_queue_mb"],
         "sources": ["interfaces", "replay", "speed", "loop", "fast", "buses"],
-        "api": ["listen", "token", "token_file", "location_decimals", "tls_cert", "tls_key", "web_lib_dir", "map_tiles"],
+        "api": ["listen", "token", "token_file", "jwt_keys", "jwt_audience", "location_decimals", "tls_cert", "tls_key", "web_lib_dir", "map_tiles"],
         "log": ["level", "format"],
     ]
 
@@ -178,6 +183,11 @@ public struct GatewayConfigFile: Sendable {
                     case "token":
                         if let s = v.string, s.count >= 16 { c.token = s } else { fail(v, "api.token must be a string of at least 16 characters") }
                     case "token_file": c.tokenFile = file(v, "api.token_file")
+                    case "jwt_keys":
+                        let items = v.sequence.map(Array.init) ?? [v]
+                        for item in items { if let f = file(item, "api.jwt_keys") { c.jwtKeys.append(f) } }
+                    case "jwt_audience":
+                        if let s = v.string, !s.isEmpty { c.jwtAudience = s } else { fail(v, "api.jwt_audience must be a string (none: not checked)") }
                     case "tls_cert": c.tlsCert = file(v, "api.tls_cert")
                     case "tls_key": c.tlsKey = file(v, "api.tls_key")
                     case "web_lib_dir": c.webLibraryDirectory = file(v, "api.web_lib_dir")

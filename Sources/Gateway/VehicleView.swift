@@ -8,6 +8,14 @@ public final class VehicleView: Sendable {
     public let state: GatewayState
     public let precision: LocationPrecision
     let pathIndex: [String: Int]
+    /// The paths this view may give out (nil: every path): a reader's token's scopes.
+    public let permitted: PathSet?
+    /// The parts of the driving context it may not give out: not all their inputs are permitted.
+    public let withheldParts: Set<DrivingContext.Member>
+    /// What it may read, as the reader's scopes say it (for refusals).
+    public let permittedDescription: String
+    /// The reader's rule for names that are not mapped paths (`Vehicle.Private.Events`).
+    let allowsName: (@Sendable (String) -> Bool)?
 
     public init(state: GatewayState, locationDecimals: Int?) {
         self.state = state
@@ -15,6 +23,43 @@ public final class VehicleView: Sendable {
         var index: [String: Int] = [:]
         for (i, p) in state.mapping.paths.enumerated() { index[p.name] = i }
         pathIndex = index
+        permitted = nil
+        withheldParts = []
+        permittedDescription = "everything"
+        allowsName = nil
+    }
+
+    init(_ base: VehicleView, permitted: PathSet, described: String, allows: @escaping @Sendable (String) -> Bool) {
+        state = base.state
+        precision = base.precision
+        pathIndex = base.pathIndex
+        self.permitted = permitted
+        withheldParts = Set(DrivingContext.Member.allCases.filter { part in
+            !base.state.contextPaths.inputs(of: part).allSatisfy(permitted.contains)
+        })
+        permittedDescription = described
+        allowsName = allows
+    }
+
+    /// The same view for a reader who may read only the paths `allows` accepts (by name);
+    /// `described` says what those are, for refusals.
+    public func limited(described: String, _ allows: @escaping @Sendable (String) -> Bool) -> VehicleView {
+        VehicleView(self, permitted: PathSet(count: paths.count, paths.indices.filter { allows(paths[$0].name) }), described: described,
+                    allows: allows)
+    }
+
+    /// Whether this view may give out `path`.
+    @inline(__always) public func isPermitted(_ path: Int) -> Bool { permitted?.contains(path) ?? true }
+
+    /// Whether it may give out `name` (a mapped path, or a private one such as the events).
+    public func isPermitted(name: String) -> Bool {
+        if let i = pathIndex[name] { return isPermitted(i) }
+        return allowsName?(name) ?? true
+    }
+
+    /// "the token's scopes do not cover 'X' (it may read: ...)".
+    public func refusal(_ name: String) -> String {
+        "the token's scopes do not cover '\(name)' (it may read: \(permittedDescription))"
     }
 
     public var paths: [CompiledMapping.Path] { state.mapping.paths }
@@ -56,7 +101,8 @@ public final class VehicleView: Sendable {
                        invalidReason: r.entry.invalidReason?.description)
     }
 
-    /// The driving context now, precision applied.
+    /// The driving context now, precision applied (`withheldParts` still in it: JSON and the
+    /// tools leave them out).
     public func context() -> DrivingContext { precision.apply(state.context()) }
 
     /// Paths whose value is stale now (unavailable ones not counted).

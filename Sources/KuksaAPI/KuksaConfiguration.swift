@@ -22,8 +22,6 @@ public struct KuksaConfiguration: Sendable {
     /// KUKSA's MAX_BUFFER_SIZE and MAX_REQUEST_PATH_LENGTH.
     public var maxBufferSize = 1000
     public var maxPathLength = 1000
-    /// The API's bearer token, required on every call when set.
-    public var token: String?
     /// Give out latitude/longitude rounded to this many decimals (the API's setting).
     public var locationDecimals: Int?
 

@@ -1,3 +1,4 @@
+import AccessControl
 import Gateway
 import Glibc
 import GRPCCore
@@ -16,11 +17,12 @@ public final class KuksaServer: Service, Sendable {
     let logger: Logger
     let onListening: @Sendable (Int) async -> Void
 
-    public init(gateway state: GatewayState, configuration: KuksaConfiguration, serverVersion: String, logger: Logger,
+    /// `verifier` decides what each call's token reads (share the HTTP API's: the same tokens work).
+    public init(gateway state: GatewayState, configuration: KuksaConfiguration, verifier: TokenVerifier, serverVersion: String, logger: Logger,
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration
         limits = ConnectionLimits(configuration: configuration)
-        service = KuksaVALService(view: VehicleView(state: state, locationDecimals: configuration.locationDecimals),
+        service = KuksaVALService(view: VehicleView(state: state, locationDecimals: configuration.locationDecimals), verifier: verifier,
                                   configuration: configuration, serverVersion: serverVersion, subscriptions: SubscriptionCount())
         self.logger = logger
         self.onListening = onListening
@@ -76,7 +78,7 @@ public final class KuksaServer: Service, Sendable {
 
     public func run() async throws {
         let transport = transport()
-        let interceptors: [any ServerInterceptor] = configuration.token.map { [BearerTokenInterceptor(token: Array($0.utf8))] } ?? []
+        let interceptors: [any ServerInterceptor] = service.verifier.requiresToken ? [TokenInterceptor(verifier: service.verifier)] : []
         let server = GRPCServer(transport: transport, services: [service], interceptors: interceptors)
         let service = self.service
         let c = configuration

@@ -1,3 +1,4 @@
+import AccessControl
 import Gateway
 import GRPCCore
 import GRPCProtobuf
@@ -17,8 +18,12 @@ final class KuksaVALService: Kuksa_Val_V2_VAL.SimpleServiceProtocol {
     /// Open subscriptions' feeds, so shutdown can end them (their RPCs then finish with OK).
     let openFeeds = Locked<(feeds: [ObjectIdentifier: FeedSubscription], closed: Bool)>(([:], false))
 
-    init(view: VehicleView, configuration: KuksaConfiguration, serverVersion: String, subscriptions: SubscriptionCount) {
+    /// Who may read what (the HTTP API's verifier: the same tokens work on both).
+    let verifier: TokenVerifier
+
+    init(view: VehicleView, verifier: TokenVerifier, configuration: KuksaConfiguration, serverVersion: String, subscriptions: SubscriptionCount) {
         self.view = view
+        self.verifier = verifier
         self.configuration = configuration
         self.serverVersion = serverVersion
         self.subscriptions = subscriptions
@@ -41,19 +46,33 @@ final class KuksaVALService: Kuksa_Val_V2_VAL.SimpleServiceProtocol {
 
     // MARK: reading
 
-    /// A path or numeric id, resolved; unknown ones are NOT_FOUND naming them.
-    func resolve(_ id: Kuksa_Val_V2_SignalID) throws -> Int {
+    /// The view a call's token may read (`authorization: Bearer <token>` metadata, as
+    /// kuksa-client sends it; UNAUTHENTICATED with the reason when it is refused).
+    func view(for metadata: Metadata) async throws -> VehicleView {
+        let header = metadata[stringValues: "authorization"].first(where: { _ in true })
+        switch await verifier.access(authorization: header) {
+        case .success(let access): return view.limited(to: access)
+        case .failure(let refusal): throw RPCError(code: .unauthenticated, message: refusal.description + " (metadata 'authorization: Bearer <token>')")
+        }
+    }
+
+    /// A path or numeric id, resolved; unknown ones are NOT_FOUND naming them, ones the
+    /// token does not cover PERMISSION_DENIED.
+    func resolve(_ id: Kuksa_Val_V2_SignalID, in view: VehicleView) throws -> Int {
+        let i: Int
         switch id.signal {
         case .path(let path):
             try checkLength(path)
-            guard let i = view.index(of: path) else { throw RPCError(code: .notFound, message: view.unknownPathMessage(path)) }
-            return i
+            guard let found = view.index(of: path) else { throw RPCError(code: .notFound, message: view.unknownPathMessage(path)) }
+            i = found
         case .id(let n):
             guard n >= 0, Int(n) < view.paths.count else { throw RPCError(code: .notFound, message: "unknown signal id \(n) (ListMetadata gives the ids)") }
-            return Int(n)
+            i = Int(n)
         case nil:
             throw RPCError(code: .invalidArgument, message: "the request names no signal: set signal_id.path or signal_id.id")
         }
+        guard view.isPermitted(i) else { throw RPCError(code: .permissionDenied, message: view.refusal(view.paths[i].name)) }
+        return i
     }
 
     func checkLength(_ path: String) throws {
@@ -69,7 +88,7 @@ final class KuksaVALService: Kuksa_Val_V2_VAL.SimpleServiceProtocol {
 
     // The full forms of GetValue/GetValues, so the answer can carry each value's state as metadata.
     func getValue(request: ServerRequest<Kuksa_Val_V2_GetValueRequest>, context: ServerContext) async throws -> ServerResponse<Kuksa_Val_V2_GetValueResponse> {
-        let i = try resolve(request.message.signalID)
+        let i = try resolve(request.message.signalID, in: try await view(for: request.metadata))
         let (d, state) = datapoint(i)
         var metadata = Metadata()
         metadata.addString(state, forKey: "vg-state")
@@ -77,12 +96,13 @@ final class KuksaVALService: Kuksa_Val_V2_VAL.SimpleServiceProtocol {
     }
 
     func getValue(request: Kuksa_Val_V2_GetValueRequest, context: ServerContext) async throws -> Kuksa_Val_V2_GetValueResponse {
-        try .with { $0.dataPoint = try datapoint(resolve(request.signalID)).0 }
+        try await getValue(request: ServerRequest(metadata: [:], message: request), context: context).message
     }
 
     func getValues(request: ServerRequest<Kuksa_Val_V2_GetValuesRequest>, context: ServerContext) async throws -> ServerResponse<Kuksa_Val_V2_GetValuesResponse> {
         guard !request.message.signalIds.isEmpty else { throw RPCError(code: .invalidArgument, message: "signal_ids is empty") }
-        let indices = try request.message.signalIds.map(resolve)
+        let view = try await view(for: request.metadata)
+        let indices = try request.message.signalIds.map { try resolve($0, in: view) }
         var metadata = Metadata()
         var out = Kuksa_Val_V2_GetValuesResponse()
         for i in indices {
@@ -97,15 +117,23 @@ final class KuksaVALService: Kuksa_Val_V2_VAL.SimpleServiceProtocol {
         try await getValues(request: ServerRequest(metadata: [:], message: request), context: context).message
     }
 
-    func listMetadata(request: Kuksa_Val_V2_ListMetadataRequest, context: ServerContext) async throws -> Kuksa_Val_V2_ListMetadataResponse {
-        try checkLength(request.root)
+    func listMetadata(request: ServerRequest<Kuksa_Val_V2_ListMetadataRequest>, context: ServerContext) async throws -> ServerResponse<Kuksa_Val_V2_ListMetadataResponse> {
+        let root = request.message.root
+        try checkLength(root)
+        let view = try await view(for: request.metadata)
         let pattern: PathPattern
-        do { pattern = try PathPattern(request.root) } catch let e as PathPattern.Invalid {
+        do { pattern = try PathPattern(root) } catch let e as PathPattern.Invalid {
             throw RPCError(code: .invalidArgument, message: e.message)
         }
         let matched = view.paths.indices.filter { pattern.matches(view.paths[$0].name) }
-        if matched.isEmpty { throw RPCError(code: .notFound, message: "no signal matches '\(request.root)'") }
-        return .with { $0.metadata = matched.map { metadata[$0] } }
+        if matched.isEmpty { throw RPCError(code: .notFound, message: "no signal matches '\(root)'") }
+        let allowed = matched.filter(view.isPermitted)
+        if allowed.isEmpty { throw RPCError(code: .permissionDenied, message: view.refusal(root)) }
+        return ServerResponse(message: .with { $0.metadata = allowed.map { metadata[$0] } })
+    }
+
+    func listMetadata(request: Kuksa_Val_V2_ListMetadataRequest, context: ServerContext) async throws -> Kuksa_Val_V2_ListMetadataResponse {
+        try await listMetadata(request: ServerRequest(metadata: [:], message: request), context: context).message
     }
 
     func getServerInfo(request: Kuksa_Val_V2_GetServerInfoRequest, context: ServerContext) async throws -> Kuksa_Val_V2_GetServerInfoResponse {
@@ -114,17 +142,47 @@ final class KuksaVALService: Kuksa_Val_V2_VAL.SimpleServiceProtocol {
 
     // MARK: subscriptions
 
+    // The full forms carry the caller's token (its metadata); the simple forms, which the
+    // protocol also asks for, are the same calls without one.
+    func subscribe(request: ServerRequest<Kuksa_Val_V2_SubscribeRequest>, context: ServerContext) async throws -> StreamingServerResponse<Kuksa_Val_V2_SubscribeResponse> {
+        let view = try await view(for: request.metadata)
+        let message = request.message
+        guard !message.signalPaths.isEmpty else { throw RPCError(code: .invalidArgument, message: "signal_paths is empty") }
+        let indices = try message.signalPaths.map { p in try resolve(.with { $0.path = p }, in: view) }
+        return StreamingServerResponse { response in
+            try await self.stream(indices, bufferSize: message.bufferSize, filter: message.hasFilter ? message.filter : nil, context: context) { entries in
+                try await response.write(.with { $0.entries = Dictionary(entries.map { (view.paths[$0.0].name, $0.1) }, uniquingKeysWith: { $1 }) })
+            }
+            return [:]
+        }
+    }
+
+    func subscribeById(request: ServerRequest<Kuksa_Val_V2_SubscribeByIdRequest>, context: ServerContext) async throws -> StreamingServerResponse<Kuksa_Val_V2_SubscribeByIdResponse> {
+        let view = try await view(for: request.metadata)
+        let message = request.message
+        guard !message.signalIds.isEmpty else { throw RPCError(code: .invalidArgument, message: "signal_ids is empty") }
+        let indices = try message.signalIds.map { n in try resolve(.with { $0.id = n }, in: view) }
+        return StreamingServerResponse { response in
+            try await self.stream(indices, bufferSize: message.bufferSize, filter: message.hasFilter ? message.filter : nil, context: context) { entries in
+                try await response.write(.with { $0.entries = Dictionary(entries.map { (Int32($0.0), $0.1) }, uniquingKeysWith: { $1 }) })
+            }
+            return [:]
+        }
+    }
+
     func subscribe(request: Kuksa_Val_V2_SubscribeRequest, response: RPCWriter<Kuksa_Val_V2_SubscribeResponse>, context: ServerContext) async throws {
+        let view = try await view(for: [:])
         guard !request.signalPaths.isEmpty else { throw RPCError(code: .invalidArgument, message: "signal_paths is empty") }
-        let indices = try request.signalPaths.map { p in try resolve(.with { $0.path = p }) }
+        let indices = try request.signalPaths.map { p in try resolve(.with { $0.path = p }, in: view) }
         try await stream(indices, bufferSize: request.bufferSize, filter: request.hasFilter ? request.filter : nil, context: context) { entries in
-            try await response.write(.with { $0.entries = Dictionary(entries.map { (self.view.paths[$0.0].name, $0.1) }, uniquingKeysWith: { $1 }) })
+            try await response.write(.with { $0.entries = Dictionary(entries.map { (view.paths[$0.0].name, $0.1) }, uniquingKeysWith: { $1 }) })
         }
     }
 
     func subscribeById(request: Kuksa_Val_V2_SubscribeByIdRequest, response: RPCWriter<Kuksa_Val_V2_SubscribeByIdResponse>, context: ServerContext) async throws {
+        let view = try await view(for: [:])
         guard !request.signalIds.isEmpty else { throw RPCError(code: .invalidArgument, message: "signal_ids is empty") }
-        let indices = try request.signalIds.map { n in try resolve(.with { $0.id = n }) }
+        let indices = try request.signalIds.map { n in try resolve(.with { $0.id = n }, in: view) }
         try await stream(indices, bufferSize: request.bufferSize, filter: request.hasFilter ? request.filter : nil, context: context) { entries in
             try await response.write(.with { $0.entries = Dictionary(entries.map { (Int32($0.0), $0.1) }, uniquingKeysWith: { $1 }) })
         }

@@ -133,11 +133,36 @@ public struct ContextPaths: Sendable {
         parkLock = mapping.pathIndex("Vehicle.Powertrain.Transmission.IsParkLockEngaged")
         status = StatusPaths(mapping: mapping)
         settings = mapping.contextSettings
+        steering = mapping.pathIndex("Vehicle.Chassis.SteeringWheel.Angle")
+        indicatorLeft = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Left.IsSignaling")
+        indicatorRight = mapping.pathIndex("Vehicle.Body.Lights.DirectionIndicator.Right.IsSignaling")
     }
 
     /// Energy, environment and cabin inputs.
     public var status: StatusPaths
     public var settings: ContextSettings
+    /// What the attention and the phase also read.
+    public var steering, indicatorLeft, indicatorRight: Int?
+
+    /// The mapped paths a part of the context is made from: a reader that may not read all of
+    /// them may not have the part (the trip, say, tells where the car went by its speed, gear and
+    /// time; the attention says when the position was lost).
+    public func inputs(of part: DrivingContext.Member) -> [Int] {
+        let location = [latitude, longitude, heading, altitude, accuracy].compactMap { $0 }
+        let gear = [currentGear, selectedGear, parkLock].compactMap { $0 }
+        let speed = [self.speed].compactMap { $0 }
+        switch part {
+        case .speed, .acceleration, .distance: return speed
+        case .location: return location
+        case .gear: return gear
+        case .motion, .trip: return speed + gear
+        case .attention: return speed + gear + location + [steering, indicatorLeft, indicatorRight].compactMap { $0 }
+        case .phase: return speed + gear + location + [status.parkingBrake].compactMap { $0 }
+        case .energy: return speed + [status.fuelLevel, status.range].compactMap { $0 }
+        case .environment: return [status.airTemperature, status.lowBeam, status.wiping, status.rainIntensity].compactMap { $0 }
+        case .cabin: return [status.trunk].compactMap { $0 } + status.doors.map(\.path) + status.belts.map(\.path) + status.seats.map(\.path)
+        }
+    }
 
     /// The paths the context is made of: when none of them changed, neither did the context
     /// (`status.inputs` too, for energy, environment and cabin).

@@ -23,57 +23,90 @@ import CANBus
 /// `state` is fresh, stale or unavailable; a stale part keeps its last value and says how old
 /// it is (`age_s`); an unavailable part has only `"state": "unavailable"`. Absent values are null.
 extension DrivingContext {
-    public func appendJSON(to out: inout TextBuffer) {
+    /// The JSON object; parts in `withheld` (what a reader's token does not cover) are left
+    /// out and named in a last member, `"withheld": ["location", ...]`.
+    public func appendJSON(to out: inout TextBuffer, withholding withheld: Set<Member> = []) {
         out.append("{\"time\": ")
         var t = time
         if t.fractionDigits == 0 { t.fractionDigits = 6 }
         out.appendTimestamp(t, minimumSecondsDigits: 1)
-        out.append(", \"speed\": {")
-        if let v = speed.value { out.append("\"speed_kmh\": "); out.appendJSONNumber(Self.clean(v)); out.append(", ") }
-        Self.appendState(speed.state, speed.ageSeconds, reason: speed.invalidReason, to: &out)
-        out.append("}, \"location\": {")
-        if let l = location.value {
-            Self.field("latitude_deg", l.latitude, &out)
-            Self.field("longitude_deg", l.longitude, &out)
-            Self.field("heading_deg", l.heading, &out)
-            Self.field("altitude_m", l.altitude, &out)
-            Self.field("horizontal_accuracy_m", l.horizontalAccuracy, &out)
+        if !withheld.contains(.speed) {
+            out.append(", \"speed\": {")
+            if let v = speed.value { out.append("\"speed_kmh\": "); out.appendJSONNumber(Self.clean(v)); out.append(", ") }
+            Self.appendState(speed.state, speed.ageSeconds, reason: speed.invalidReason, to: &out)
+            out.append("}")
         }
-        Self.appendState(location.state, location.ageSeconds, reason: location.invalidReason, to: &out)
-        out.append("}, \"gear\": {")
-        if let g = gear.value {
-            out.append("\"current\": "); Self.int(g.current, &out)
-            out.append(", \"selected\": "); Self.int(g.selected, &out)
-            out.append(", \"label\": ")
-            if let l = g.label { out.appendJSONString(l) } else { out.append("null") }
-            out.append(", \"park_lock_engaged\": ")
-            out.append(g.parkLockEngaged.map { $0 ? "true" : "false" } ?? "null")
-            out.append(", ")
+        if !withheld.contains(.location) {
+            out.append(", \"location\": {")
+            if let l = location.value {
+                Self.field("latitude_deg", l.latitude, &out)
+                Self.field("longitude_deg", l.longitude, &out)
+                Self.field("heading_deg", l.heading, &out)
+                Self.field("altitude_m", l.altitude, &out)
+                Self.field("horizontal_accuracy_m", l.horizontalAccuracy, &out)
+            }
+            Self.appendState(location.state, location.ageSeconds, reason: location.invalidReason, to: &out)
+            out.append("}")
         }
-        Self.appendState(gear.state, gear.ageSeconds, reason: gear.invalidReason, to: &out)
-        out.append("}, \"motion\": \"")
-        out.append(motion.rawValue)
-        out.append("\", \"acceleration\": {\"trend\": \"")
-        out.append(accelerationTrend.rawValue)
-        out.append("\", \"acceleration_mps2\": ")
-        if let a = acceleration { out.appendJSONNumber((a * 1000).rounded() / 1000) } else { out.append("null") }
-        out.append("}, \"distance_km\": ")
-        out.appendJSONNumber((distanceKm * 1e6).rounded() / 1e6)
-        appendStatus(to: &out)
-        out.append("}\n")
-    }
-
-    /// attention, energy, environment, cabin, trip and phase (after the original fields: readers of
-    /// those see no change).
-    func appendStatus(to out: inout TextBuffer) {
-        for part in DerivedPart.allCases {
+        if !withheld.contains(.gear) {
+            out.append(", \"gear\": {")
+            if let g = gear.value {
+                out.append("\"current\": "); Self.int(g.current, &out)
+                out.append(", \"selected\": "); Self.int(g.selected, &out)
+                out.append(", \"label\": ")
+                if let l = g.label { out.appendJSONString(l) } else { out.append("null") }
+                out.append(", \"park_lock_engaged\": ")
+                out.append(g.parkLockEngaged.map { $0 ? "true" : "false" } ?? "null")
+                out.append(", ")
+            }
+            Self.appendState(gear.state, gear.ageSeconds, reason: gear.invalidReason, to: &out)
+            out.append("}")
+        }
+        if !withheld.contains(.motion) {
+            out.append(", \"motion\": \"")
+            out.append(motion.rawValue)
+            out.append("\"")
+        }
+        if !withheld.contains(.acceleration) {
+            out.append(", \"acceleration\": {\"trend\": \"")
+            out.append(accelerationTrend.rawValue)
+            out.append("\", \"acceleration_mps2\": ")
+            if let a = acceleration { out.appendJSONNumber((a * 1000).rounded() / 1000) } else { out.append("null") }
+            out.append("}")
+        }
+        if !withheld.contains(.distance) {
+            out.append(", \"distance_km\": ")
+            out.appendJSONNumber((distanceKm * 1e6).rounded() / 1e6)
+        }
+        for part in DerivedPart.allCases where !withheld.contains(part.member) {
             out.append(", ")
             appendPart(part, to: &out)
         }
+        if !withheld.isEmpty {
+            out.append(", \"withheld\": [")
+            for (k, p) in Member.allCases.filter(withheld.contains).enumerated() {
+                if k > 0 { out.append(", ") }
+                out.append("\"")
+                out.append(p.rawValue)
+                out.append("\"")
+            }
+            out.append("]")
+        }
+        out.append("}\n")
     }
 
-    /// The context's derived parts, each one JSON member.
-    public enum DerivedPart: String, CaseIterable, Sendable { case attention, energy, environment, cabin, trip, phase }
+    /// The context's members, each made from some of the mapped paths (`ContextPaths.inputs(of:)`):
+    /// what a scoped token may be denied.
+    public enum Member: String, CaseIterable, Sendable {
+        case speed, location, gear, motion, acceleration, distance = "distance_km", attention, energy, environment, cabin, trip, phase
+    }
+
+    /// The context's derived parts (after the original fields: readers of those see no change),
+    /// each one JSON member.
+    public enum DerivedPart: String, CaseIterable, Sendable {
+        case attention, energy, environment, cabin, trip, phase
+        public var member: Member { Member(rawValue: rawValue)! }
+    }
 
     /// `"name": {...}` for one part.
     public func appendPart(_ part: DerivedPart, to out: inout TextBuffer) {
@@ -158,15 +191,27 @@ extension DrivingContext {
     }
 
     /// `{"time": ..., "a": {...}, "b": {...}}`: some of the derived parts (the MCP tools' answers).
-    public func partsJSON(_ parts: [DerivedPart]) -> String {
+    /// Parts in `withheld` are left out and named in `"withheld": [...]`.
+    public func partsJSON(_ parts: [DerivedPart], withholding withheld: Set<Member> = []) -> String {
         var out = TextBuffer(capacity: 512)
         out.append("{\"time\": ")
         var t = time
         if t.fractionDigits == 0 { t.fractionDigits = 6 }
         out.appendTimestamp(t, minimumSecondsDigits: 1)
-        for p in parts {
+        for p in parts where !withheld.contains(p.member) {
             out.append(", ")
             appendPart(p, to: &out)
+        }
+        let left = parts.filter { withheld.contains($0.member) }
+        if !left.isEmpty {
+            out.append(", \"withheld\": [")
+            for (k, p) in left.enumerated() {
+                if k > 0 { out.append(", ") }
+                out.append("\"")
+                out.append(p.rawValue)
+                out.append("\"")
+            }
+            out.append("]")
         }
         out.append("}\n")
         return out.string

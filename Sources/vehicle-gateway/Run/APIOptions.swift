@@ -1,3 +1,4 @@
+import AccessControl
 import ArgumentParser
 import AssistantAPI
 import Gateway
@@ -10,6 +11,10 @@ struct APIOptions: ParsableArguments {
     @Option(name: .long, help: "Bearer token required on every request (generated when listening beyond loopback without one).")
     var token: String?
     @Option(name: .long, help: "Read the bearer token from this file.") var tokenFile: String?
+    @Option(name: .long, help: ArgumentHelp("Also accept JWTs signed by this public key (PEM; RS256 or ES256), reading what their KUKSA scopes cover; repeat for several.", valueName: "pem"))
+    var jwtKey: [String] = []
+    @Option(name: .long, help: ArgumentHelp("The aud a JWT must name (default kuksa.val, as KUKSA's tokens do; none: not checked).", valueName: "aud"))
+    var jwtAudience: String?
     @Option(name: .long, help: "Give out latitude/longitude rounded to this many decimals (3 ≈ 110 m).") var locationDecimals: Int?
     @Option(name: .long, help: "Serve HTTPS/WSS with this certificate chain (PEM).") var tlsCert: String?
     @Option(name: .long, help: "The TLS certificate's private key (PEM).") var tlsKey: String?
@@ -37,12 +42,14 @@ struct APIOptions: ParsableArguments {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw CLIFailure.exit("cannot read --token-file \(tokenFile)", code: 66) }
             c.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        c.jwtKeyPaths = jwtKey.isEmpty ? config?.jwtKeys ?? [] : jwtKey
+        if let aud = jwtAudience ?? config?.jwtAudience { c.jwtAudience = aud == "none" ? nil : aud }
         c.locationDecimals = locationDecimals ?? config?.locationDecimals
         c.tlsCertificatePath = tlsCert ?? config?.tlsCert
         c.tlsKeyPath = tlsKey ?? config?.tlsKey
         if let dir = webLibDir ?? config?.webLibraryDirectory { c.webLibraryDirectory = dir }
         c.mapTiles = mapTiles ?? config?.mapTiles
-        if !c.isLoopback, c.token == nil {
+        if !c.isLoopback, c.token == nil, c.jwtKeyPaths.isEmpty {
             var bytes = [UInt8](repeating: 0, count: 24)
             for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
             c.token = bytes.map { String(format: "%02x", $0) }.joined()
@@ -50,5 +57,14 @@ struct APIOptions: ParsableArguments {
         }
         if let problem = AssistantServer.validate(c) { throw CLIFailure.exit(problem, code: 64) }
         return c
+    }
+
+    /// What each token may read, on every API.
+    static func verifier(_ c: APIConfiguration) throws -> TokenVerifier {
+        let keys: [TokenVerifier.Key]
+        do { keys = try c.jwtKeyPaths.map(TokenVerifier.key(file:)) } catch {
+            throw CLIFailure.exit(error.description, code: error.description.hasPrefix("cannot read") ? 66 : 65)
+        }
+        return TokenVerifier(staticToken: c.token, keys: keys, audience: c.jwtAudience)
     }
 }

@@ -26,9 +26,8 @@ struct KuksaOptions: ParsableArguments {
         c.tlsCertificatePath = ownCert ?? api.tlsCertificatePath
         c.tlsKeyPath = ownKey ?? api.tlsKeyPath
         c.locationDecimals = api.locationDecimals
-        c.token = api.token
         let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1"
-        if !loopback, c.token == nil {
+        if !loopback, api.token == nil, api.jwtKeyPaths.isEmpty {
             throw CLIFailure.exit("gRPC listening beyond loopback (\(text)) needs a token: give --token or --token-file (or grpc.listen: none)", code: 64)
         }
         // Files of gRPC's own are checked here; the API's are checked (and reported) by the API.

@@ -45,7 +45,8 @@ struct RunCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         let gateway = Gateway(mapping: mapping, source: source, onMalformedLine: { printError("vehicle-gateway: \($0)") })
-        let server = AssistantServer(gateway: gateway, configuration: configuration, registry: registry,
+        let verifier = try APIOptions.verifier(configuration)
+        let server = AssistantServer(gateway: gateway, configuration: configuration, verifier: verifier, registry: registry,
                                      logger: Logger(label: "vehicle-gateway.api"))
         let ready = ReadySignal()
         let apiService: any Service
@@ -76,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
         ]
         if let grpcConfiguration {
             let scheme = grpcConfiguration.usesTLS ? "grpcs" : "grpc"
-            services.insert(.init(service: KuksaServer(gateway: gateway.state, configuration: grpcConfiguration,
+            services.insert(.init(service: KuksaServer(gateway: gateway.state, configuration: grpcConfiguration, verifier: verifier,
                                                        serverVersion: VehicleGateway.configuration.version,
                                                        logger: Logger(label: "vehicle-gateway.grpc")) { port in
                 logger.info("gRPC listening", metadata: ["url": "\(scheme)://\(grpcConfiguration.host):\(port)"])
