@@ -8,6 +8,8 @@ let package = Package(
     dependencies: [
         .package(name: "vehicle-gateway", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
         // Prints the headline figures as `OURS <name> <value> <unit>` beside cantools' `REF` lines.
@@ -29,6 +31,16 @@ let package = Package(
                 .product(name: "VehicleState", package: "vehicle-gateway"),
             ],
             path: "Benchmarks/StateFigures"
+        ),
+        // A kuksa.val.v2 subscriber in Swift (grpc-swift 2): updates per second and frame → subscriber latency.
+        .executableTarget(
+            name: "GRPCFigures",
+            dependencies: [
+                .product(name: "KuksaProtos", package: "vehicle-gateway"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            path: "Benchmarks/GRPCFigures"
         ),
         .executableTarget(
             name: "CodecBenchmarks",

@@ -72,7 +72,7 @@ class Gateway:
         text = (ROOT / "DBC" / "demo_mapping.yaml").read_text().split("\nplausibility:")[0]
         mapping.write_text(text.replace("[demo_vehicle.dbc]", f"[{ROOT / 'DBC' / 'demo_vehicle.dbc'}]"))
         self.proc = subprocess.Popen([binary, "run", "--replay", "-", "--fast", "--mapping", str(mapping),
-                                      "--listen", "127.0.0.1:0", "--quiet"],
+                                      "--listen", "127.0.0.1:0", "--grpc-listen", "none", "--quiet"],
                                      stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         for line in self.proc.stderr:
             m = re.search(r"API on http://[^:]+:(\d+)", line)

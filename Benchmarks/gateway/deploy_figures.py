@@ -34,7 +34,7 @@ def cpu_seconds(pid):
 
 
 def start(binary, *args, stdin=None):
-    p = subprocess.Popen([binary, "run", "--listen", "127.0.0.1:0", "--quiet", *map(str, args)],
+    p = subprocess.Popen([binary, "run", "--listen", "127.0.0.1:0", "--grpc-listen", "none", "--quiet", *map(str, args)],
                          stdin=stdin, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
         m = re.search(r"API on http://[^:]+:(\d+)", line)
@@ -61,7 +61,7 @@ def time_to_first_context(binary):
     best = []
     for _ in range(5):
         t0 = time.perf_counter()
-        p = subprocess.Popen([binary, "run", "--listen", "127.0.0.1:0", "--quiet", "--replay", DEMO_LOG, "--mapping", DEMO_MAPPING],
+        p = subprocess.Popen([binary, "run", "--listen", "127.0.0.1:0", "--grpc-listen", "none", "--quiet", "--replay", DEMO_LOG, "--mapping", DEMO_MAPPING],
                              stderr=subprocess.PIPE, text=True)
         port = None
         for line in p.stderr:

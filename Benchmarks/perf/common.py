@@ -33,19 +33,25 @@ class Gateway:
     """`vehicle-gateway run` on a free loopback port; stderr is drained and kept."""
 
     def __init__(self, binary, *args, stdin=None):
-        self.proc = subprocess.Popen([str(binary), "run", "--listen", "127.0.0.1:0", "--quiet", *map(str, args)],
+        # The gRPC API on a free port too (the gateways of one run never fight over KUKSA's 55555).
+        self.proc = subprocess.Popen([str(binary), "run", "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--quiet", *map(str, args)],
                                      stdin=stdin, stderr=subprocess.PIPE, text=True, bufsize=1)
         self.lines = []
         self.port = None
+        self.grpc_port = None
         self.finished = threading.Event()
         ready = threading.Event()
 
         def pump():
             for line in self.proc.stderr:
                 self.lines.append(line)
+                m = re.search(r"gRPC \(kuksa.val.v2\) on grpcs?://\S+:(\d+)", line)
+                if m:
+                    self.grpc_port = int(m.group(1))
                 m = re.search(r"API on https?://[^:]+:(\d+)", line)
                 if m:
                     self.port = int(m.group(1))
+                if self.port and self.grpc_port:
                     ready.set()
                 if "replay finished" in line:
                     self.finished.set()
