@@ -37,6 +37,21 @@ def test_https_and_wss_with_a_token(gateway_factory, tmp_path):
             await ws.send(json.dumps({"action": "get", "path": "Vehicle.Speed", "requestId": "t"}))
             assert json.loads(await ws.recv())["data"]["path"] == "Vehicle.Speed"
     asyncio.run(asyncio.wait_for(viss(), 30))
+
+    # The gRPC API takes the API's certificate by default: kuksa-client's stub over TLS.
+    import grpc
+    from kuksa.val.v2 import types_pb2, val_pb2, val_pb2_grpc
+    creds = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+    stub = val_pb2_grpc.VALStub(grpc.secure_channel(f"127.0.0.1:{g.grpc_port}", creds))
+    r = stub.GetValue(val_pb2.GetValueRequest(signal_id=types_pb2.SignalID(path="Vehicle.Speed")),
+                      metadata=[("authorization", "Bearer 0123456789abcdef0123")], timeout=10)
+    assert r.data_point.HasField("timestamp")
+    plain = val_pb2_grpc.VALStub(grpc.insecure_channel(f"127.0.0.1:{g.grpc_port}"))
+    try:
+        plain.GetServerInfo(val_pb2.GetServerInfoRequest(), timeout=5)
+        raise AssertionError("plaintext gRPC answered on a TLS port")
+    except grpc.RpcError as e:
+        assert e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), e
     assert g.alive()
 
 
