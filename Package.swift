@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "AssistantAPI", targets: ["AssistantAPI"]),
         .library(name: "Uplink", targets: ["Uplink"]),
         .library(name: "KuksaProtos", targets: ["KuksaProtos"]),
+        .library(name: "UplinkProtos", targets: ["UplinkProtos"]),
         .library(name: "KuksaAPI", targets: ["KuksaAPI"]),
         .library(name: "AccessControl", targets: ["AccessControl"]),
         .executable(name: "vehicle-gateway", targets: ["vehicle-gateway"]),
@@ -91,8 +92,13 @@ let package = Package(
         // libmosquitto (Debian: libmosquitto-dev; linked statically into the deployable binary).
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         // The fleet uplink: the context and status to an MQTT broker, a consumer of the change feed.
+        // The uplink's compact messages, generated from Protos/vehicle_gateway/uplink.proto by
+        // scripts/gen-protos.sh (committed).
+        .target(name: "UplinkProtos", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Uplink", dependencies: [
-            "CANBus", "CSocketCAN", "CMosquitto", "Gateway", "Integrity", "VehicleState",
+            "CANBus", "CSocketCAN", "CMosquitto", "Gateway", "Integrity", "VehicleState", "UplinkProtos",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,7 +109,7 @@ let package = Package(
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
-        // kuksa.val.v2 messages and service stubs, generated from Protos/ by scripts/gen-kuksa-proto.sh
+        // kuksa.val.v2 messages and service stubs, generated from Protos/ by scripts/gen-protos.sh
         // (committed, so a build needs neither protoc nor the code-generator plugins).
         .target(name: "KuksaProtos", dependencies: [
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -143,6 +149,7 @@ let package = Package(
                           path: "Benchmarks/Instructions"),
         .testTarget(name: "CANBusTests", dependencies: ["CANBus", "CANLog"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl"]),
+        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "VehicleState"]),
         .testTarget(name: "DBCTests", dependencies: ["DBC", "CANBus"]),
         .testTarget(name: "SocketCANTests", dependencies: ["SocketCAN", "CANControl", "CSocketCAN", "CANBus"]),
         .testTarget(name: "IntegrityTests", dependencies: ["Integrity"], exclude: ["Fixtures"]),

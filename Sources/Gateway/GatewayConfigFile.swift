@@ -87,6 +87,11 @@ public struct GatewayConfigFile: Sendable {
         public var location: String?
         public var stateDirectory: String?
         public var maxQueueMiB: Double?
+        public var campaignsFile: String?
+        public var fsync: String?
+        public var encoding: String?
+        public var contextPriority: Int?
+        public var contextTTLSeconds: Double?
         public init() {}
     }
 
@@ -104,7 +109,8 @@ public struct GatewayConfigFile: Sendable {
         "": ["mapping", "sources", "api", "grpc", "uplink", "log", "status"],
         "grpc": ["listen", "tls_cert", "tls_key"],
         "uplink": ["url", "vehicle_id", "client_id", "username", "password_file", "ca_file", "cert_file", "key_file", "keepalive_s",
-                   "max_rate", "heartbeat_s", "location", "state_dir", "max_queue_mb"],
+                   "max_rate", "heartbeat_s", "location", "state_dir", "max_queue_mb", "campaigns", "fsync", "encoding",
+                   "context_priority", "context_ttl_s"],
         "sources": ["interfaces", "replay", "speed", "loop", "fast", "buses"],
         "api": ["listen", "token", "token_file", "jwt_keys", "jwt_audience", "location_decimals", "tls_cert", "tls_key", "web_lib_dir", "map_tiles"],
         "log": ["level", "format"],
@@ -233,6 +239,13 @@ public struct GatewayConfigFile: Sendable {
                             c.uplink.location = s
                         } else { fail(v, "uplink.location must be exact, rounded:N (N decimals, 0 to 8) or off") }
                     case "state_dir": c.uplink.stateDirectory = file(v, "uplink.state_dir", mustExist: false)
+                    case "campaigns": c.uplink.campaignsFile = file(v, "uplink.campaigns")
+                    case "fsync":
+                        if let t = v.string, ["never", "interval", "always"].contains(t) { c.uplink.fsync = t } else { fail(v, "uplink.fsync must be never, interval or always") }
+                    case "encoding":
+                        if let t = v.string, ["json", "protobuf"].contains(t) { c.uplink.encoding = t } else { fail(v, "uplink.encoding must be json or protobuf") }
+                    case "context_priority": c.uplink.contextPriority = number(0...9).map { Int($0) }
+                    case "context_ttl_s": c.uplink.contextTTLSeconds = number(1...31_536_000)
                     default: c.uplink.maxQueueMiB = number(0.01...65536)
                     }
                 }

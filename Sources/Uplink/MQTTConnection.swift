@@ -7,15 +7,27 @@ import Glibc
 import Logging
 
 /// A message for the broker. QoS 1 always: it leaves the queue only when the broker
-/// acknowledges it (PUBACK).
+/// acknowledges it (PUBACK), is evicted for room (the least important first), or expires.
 public struct OutgoingMessage: Sendable {
     public var topic: String
     public var payload: [UInt8]
     public var retain: Bool
-    public init(topic: String, payload: [UInt8], retain: Bool = false) {
+    /// 0 (most important) to 9: when the queue is full, the highest number goes first, the
+    /// oldest of those first (as FleetWise's campaign priorities).
+    public var priority: UInt8
+    /// Wall time (ns) after which it is not worth sending; 0: never.
+    public var expiresNanoseconds: Int64
+    /// MQTT 5's content type (`application/json`, `application/x-protobuf`); nil: none.
+    public var contentType: String?
+
+    public init(topic: String, payload: [UInt8], retain: Bool = false, priority: UInt8 = 5, expiresNanoseconds: Int64 = 0,
+                contentType: String? = nil) {
         self.topic = topic
         self.payload = payload
         self.retain = retain
+        self.priority = priority
+        self.expiresNanoseconds = expiresNanoseconds
+        self.contentType = contentType
     }
 }
 
@@ -27,7 +39,9 @@ public struct UplinkCounters: Sendable {
     public var inFlight = 0
     public var published: UInt64 = 0
     public var acknowledged: UInt64 = 0
+    /// Messages dropped for room (the queue over its bound) and because they expired (TTL).
     public var evicted: UInt64 = 0
+    public var expired: UInt64 = 0
     public var reconnects: UInt64 = 0
     public var lastAcknowledgedWallNanoseconds: Int64 = 0
     public var lastError = ""
@@ -45,8 +59,8 @@ public struct UplinkCounters: Sendable {
 final class MQTTConnection: @unchecked Sendable {
     struct Shared {
         /// Queued, not yet handed to libmosquitto: each message with the offset past its record
-        /// in the journal (nil if it could not be written there).
-        var queue: [(message: OutgoingMessage, end: UInt64?)] = []
+        /// in the journal (nil if it could not be written there); dropped ones stay as gaps.
+        var queue: [(message: OutgoingMessage, end: UInt64?, dropped: Bool)] = []
         var head = 0
         /// Every journaled record in file order, and whether it is done (acknowledged or evicted):
         /// the journal's acknowledged offset advances over the done ones at the front.
@@ -104,11 +118,11 @@ final class MQTTConnection: @unchecked Sendable {
     /// start-up, not a silent reconnect loop later.
     func start() throws(UplinkConfiguration.Problem) {
         var pending: [(OutgoingMessage, UInt64)] = []
-        let journal = try UplinkJournal(directory: configuration.stateDirectory, pending: &pending)
+        let journal = try UplinkJournal(directory: configuration.stateDirectory, syncEach: configuration.journalSync == .always, pending: &pending)
         shared.withLock { s in
             s.journal = journal
             for (m, end) in pending {
-                s.queue.append((m, end))
+                s.queue.append((m, end, false))
                 s.order.append((end, false))
                 s.counters.queuedMessages += 1
                 s.counters.queuedBytes += m.payload.count
@@ -162,30 +176,49 @@ final class MQTTConnection: @unchecked Sendable {
         t.start()
     }
 
-    /// Queues a message: into the journal on disk first, then the queue in memory. Over the
-    /// byte bound, the oldest queued messages make room (counted, logged).
+    /// Queues a message: into the journal on disk first, then the queue in memory. Expired
+    /// messages go; over the byte bound, the least important make room, the oldest of them
+    /// first (never the last message of all). Each is counted and logged.
     func enqueue(_ message: OutgoingMessage) {
-        let evicted = shared.withLock { s -> UInt64 in
+        let (full, stale) = shared.withLock { s -> (UInt64, UInt64) in
             let end = s.journal?.append(message)
             if let end { s.order.append((end, false)) } else { s.counters.journalWriteFailures += 1 }
-            s.queue.append((message, end))
+            s.queue.append((message, end, false))
             s.counters.queuedMessages += 1
             s.counters.queuedBytes += message.payload.count
-            var evicted: UInt64 = 0
-            while s.counters.queuedBytes > configuration.maxQueueBytes, s.queue.count - s.head > 1 {
-                let gone = s.queue[s.head]
-                s.head += 1
-                s.counters.queuedMessages -= 1
-                s.counters.queuedBytes -= gone.message.payload.count
-                s.counters.evicted += 1
-                evicted += 1
-                if let end = gone.end { Self.done(end, in: &s) }
+            let now = SystemClock.wallNanoseconds()
+            var stale: UInt64 = 0, full: UInt64 = 0
+            for i in s.head..<s.queue.count where !s.queue[i].dropped && s.queue[i].message.expiresNanoseconds != 0
+                && s.queue[i].message.expiresNanoseconds <= now {
+                Self.drop(i, in: &s)
+                stale += 1
             }
+            while s.counters.queuedBytes > configuration.maxQueueBytes, s.counters.queuedMessages > 1 {
+                // The least important (highest number), the oldest of them.
+                var victim = -1
+                for i in s.head..<(s.queue.count - 1) where !s.queue[i].dropped {
+                    if victim < 0 || s.queue[i].message.priority > s.queue[victim].message.priority { victim = i }
+                }
+                guard victim >= 0 else { break }
+                Self.drop(victim, in: &s)
+                full += 1
+            }
+            s.counters.evicted += full
+            s.counters.expired += stale
             s.counters.journalBytes = s.journal.map { $0.end - $0.acknowledged } ?? 0
-            return evicted
+            return (full, stale)
         }
-        if evicted > 0 { logger.warning("uplink queue full: the oldest messages were dropped", metadata: ["evicted": "\(evicted)"]) }
+        if full > 0 { logger.warning("uplink queue full: the least important oldest messages were dropped", metadata: ["evicted": "\(full)"]) }
+        if stale > 0 { logger.notice("uplink messages expired before the broker could be reached", metadata: ["expired": "\(stale)"]) }
         wake()
+    }
+
+    /// Takes a queued message out (evicted or expired): its record is done.
+    private static func drop(_ i: Int, in s: inout Shared) {
+        s.queue[i].dropped = true
+        s.counters.queuedMessages -= 1
+        s.counters.queuedBytes -= s.queue[i].message.payload.count
+        if let end = s.queue[i].end { done(end, in: &s) }
     }
 
     /// A journaled record is done (acknowledged or evicted): advance the journal's
@@ -252,6 +285,7 @@ final class MQTTConnection: @unchecked Sendable {
                 connect(m)
             }
             if connected { sendQueued(m) }
+            syncJournalIfDue()
             var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
             let socket = mosquitto_socket(m)
             if socket >= 0 {
@@ -291,7 +325,22 @@ final class MQTTConnection: @unchecked Sendable {
     private func sendQueued(_ m: OpaquePointer) {
         // Up to 64 unacknowledged at once; the rest wait in our queue, in order.
         while inFlight.count < 64 {
-            guard let (message, end) = shared.withLock({ s -> (OutgoingMessage, UInt64?)? in s.head < s.queue.count ? s.queue[s.head] : nil }) else { break }
+            let next = shared.withLock { s -> (OutgoingMessage, UInt64?)? in
+                let now = SystemClock.wallNanoseconds()
+                while s.head < s.queue.count {
+                    let q = s.queue[s.head]
+                    if q.dropped { s.head += 1; continue }
+                    if q.message.expiresNanoseconds != 0, q.message.expiresNanoseconds <= now {
+                        Self.drop(s.head, in: &s)
+                        s.counters.expired += 1
+                        s.head += 1
+                        continue
+                    }
+                    return (q.message, q.end)
+                }
+                return nil
+            }
+            guard let (message, end) = next else { break }
             guard publish(m, message, end: end) else { break }
             shared.withLock { s in
                 s.head += 1
@@ -302,12 +351,28 @@ final class MQTTConnection: @unchecked Sendable {
         }
     }
 
+    private var lastSync = 0.0
+
+    /// `fsync: interval`: the journal's new records reach the disk at most a second late.
+    private func syncJournalIfDue() {
+        guard configuration.journalSync == .interval else { return }
+        let now = Self.seconds()
+        guard now - lastSync >= 1 else { return }
+        lastSync = now
+        shared.withLock { $0.journal }?.sync()
+    }
+
     @discardableResult
     private func publish(_ m: OpaquePointer, _ message: OutgoingMessage, end: UInt64? = nil) -> Bool {
         var mid: Int32 = 0
-        let rc = message.payload.withUnsafeBytes {
-            mosquitto_publish_v5(m, &mid, message.topic, Int32(message.payload.count), $0.baseAddress, 1, message.retain, nil)
+        var properties: OpaquePointer? = nil
+        if protocolVersion == MQTT_PROTOCOL_V5, let type = message.contentType {
+            mosquitto_property_add_string(&properties, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), type)
         }
+        let rc = message.payload.withUnsafeBytes {
+            mosquitto_publish_v5(m, &mid, message.topic, Int32(message.payload.count), $0.baseAddress, 1, message.retain, properties)
+        }
+        mosquitto_property_free_all(&properties)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             report("cannot publish to \(message.topic): \(Self.describe(rc))")
             return false

@@ -18,19 +18,27 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
     let connection: MQTTConnection
     let precision: LocationPrecision
     let logger: Logger
+    let encoder: MessageEncoder
+    public let campaigns: [CampaignDefinition]
+    /// Made by `prepare` (it keeps the history the campaigns need before frames flow); used by `run`.
+    let runner = Locked<CampaignRunner?>(nil)
+    let campaignCounters = Locked<[(String, CampaignCounters)]>([])
 
-    public init(configuration: UplinkConfiguration, gateway: Gateway, softwareVersion: String,
+    public init(configuration: UplinkConfiguration, gateway: Gateway, softwareVersion: String, campaigns: [CampaignDefinition] = [],
                 logger: Logger = Logger(label: "vehicle-gateway.uplink")) {
         self.configuration = configuration
         self.gateway = gateway
         self.softwareVersion = softwareVersion
+        self.campaigns = campaigns
         self.logger = logger
+        encoder = MessageEncoder(encoding: configuration.encoding, vehicleID: configuration.vehicleID)
         var decimals: Int? = nil
         if case .rounded(let n) = configuration.location { decimals = n }
         precision = LocationPrecision(decimals: decimals, mapping: gateway.state.mapping)
         connection = MQTTConnection(configuration: configuration,
                                     will: OutgoingMessage(topic: configuration.statusTopic, payload: Array(Self.statusJSON(
-                                        configuration.vehicleID, online: false, version: softwareVersion, buses: [], reason: "connection lost").utf8), retain: true),
+                                        configuration.vehicleID, online: false, version: softwareVersion, buses: [], reason: "connection lost").utf8),
+                                        retain: true, priority: 0, contentType: "application/json"),
                                     logger: logger)
         metrics = UplinkMetrics()
         gateway.state.consumers.register(self)
@@ -46,6 +54,11 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
     /// its reason instead of a reconnect loop that can never succeed.
     public func prepare() throws(UplinkConfiguration.Problem) {
         _ = try SequenceStore(directory: configuration.stateDirectory, topic: configuration.contextTopic)
+        if !campaigns.isEmpty {
+            let made = try CampaignRunner(campaigns, state: gateway.state, configuration: configuration, encoder: encoder)
+            runner.withLock { $0 = made }
+            campaignCounters.withLock { $0 = made.counters }
+        }
         try connection.start()
     }
 
@@ -59,10 +72,26 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
                                          "next_seq": "\(sequence.last + 1)"])
         let changes = gateway.state.feed.subscribe(.contextOnly, minimumInterval: .nanoseconds(Int64(1e9 / configuration.maxRate)),
                                                    heartbeat: .nanoseconds(Int64(configuration.heartbeatSeconds * 1e9)))
-        await cancelWhenGracefulShutdown { await self.publish(changes, sequence) }
+        let runner = self.runner.withLock { $0 }
+        let campaignChanges = runner.map { r in
+            gateway.state.feed.subscribe(FeedInterest(paths: r.watched, states: false, context: false), minimumInterval: .milliseconds(1),
+                                         heartbeat: .milliseconds(50))
+        }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.publish(changes, sequence) }
+                if let runner, let campaignChanges { group.addTask { await self.collect(runner, campaignChanges) } }
+            }
+        }
         changes.cancel()
+        campaignChanges?.cancel()
+        if let runner {
+            for m in runner.finish(now: gateway.state.clock.now()) { connection.enqueue(m) }
+            campaignCounters.withLock { $0 = runner.counters }
+        }
         let final = OutgoingMessage(topic: configuration.statusTopic, payload: Array(Self.statusJSON(
-            configuration.vehicleID, online: false, version: softwareVersion, buses: [], reason: "stopped").utf8), retain: true)
+            configuration.vehicleID, online: false, version: softwareVersion, buses: [], reason: "stopped").utf8), retain: true, priority: 0,
+            contentType: "application/json")
         let connection = self.connection
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             Thread { connection.stop(final: final, seconds: 2); done.resume() }.start()
@@ -83,7 +112,8 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
             guard signature != busSignature else { return }
             busSignature = signature
             connection.enqueue(OutgoingMessage(topic: configuration.statusTopic, payload: Array(Self.statusJSON(
-                configuration.vehicleID, online: true, version: softwareVersion, buses: buses, reason: nil).utf8), retain: true))
+                configuration.vehicleID, online: true, version: softwareVersion, buses: buses, reason: nil).utf8), retain: true, priority: 0,
+                contentType: "application/json"))
         }
         sendStatus()
         connection.enqueue(contextMessage(seq: sequence.next()))
@@ -92,6 +122,16 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
             sendStatus()
             connection.enqueue(contextMessage(seq: sequence.next()))
             reported = metrics.update(counters, since: reported)
+        }
+    }
+
+    /// The campaigns: every wake of the feed (a watched path changed, or 50 ms passed), what
+    /// is due at the frame time now.
+    private func collect(_ runner: CampaignRunner, _ changes: FeedSubscription) async {
+        for await _ in changes {
+            let now = gateway.state.clock.now()
+            for m in runner.tick(now: now) { connection.enqueue(m) }
+            campaignCounters.withLock { $0 = runner.counters }
         }
     }
 
@@ -108,7 +148,8 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
         out.append(", \"in_flight\": "); out.appendDecimal(Int64(c.inFlight))
         out.append(", \"published\": "); out.appendDecimal(c.published)
         out.append(", \"acknowledged\": "); out.appendDecimal(c.acknowledged)
-        out.append(", \"evicted\": {\"queue_full\": "); out.appendDecimal(c.evicted); out.append("}")
+        out.append(", \"evicted\": {\"queue_full\": "); out.appendDecimal(c.evicted)
+        out.append(", \"ttl\": "); out.appendDecimal(c.expired); out.append("}")
         out.append(", \"reconnects\": "); out.appendDecimal(c.reconnects)
         out.append(", \"journal\": {\"unacknowledged_bytes\": "); out.appendDecimal(c.journalBytes)
         out.append(", \"torn_records\": "); out.appendDecimal(Int64(c.tornRecords))
@@ -119,7 +160,18 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
         } else { out.append("null") }
         out.append(", \"last_error\": ")
         if c.lastError.isEmpty { out.append("null") } else { out.appendJSONString(c.lastError) }
-        out.append("}")
+        out.append(", \"encoding\": \""); out.append(configuration.encoding.rawValue)
+        out.append("\", \"campaigns\": [")
+        for (k, (name, n)) in campaignCounters.withLock({ $0 }).enumerated() {
+            if k > 0 { out.append(", ") }
+            out.append("{\"name\": "); out.appendJSONString(name)
+            out.append(", \"triggered\": "); out.appendDecimal(n.triggered)
+            out.append(", \"published\": "); out.appendDecimal(n.published)
+            out.append(", \"held\": "); out.appendDecimal(n.held)
+            out.append(", \"dropped\": "); out.appendDecimal(n.dropped)
+            out.append("}")
+        }
+        out.append("]}")
     }
 
     /// `{"vehicle_id": ..., "seq": N, ...the /v1/context object...}`
@@ -142,7 +194,10 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
         var bytes = body.bytes
         while bytes.last == 0x0A { bytes.removeLast() }
         out.bytes.append(contentsOf: bytes.dropFirst())  // the context's fields, after its opening brace
-        return OutgoingMessage(topic: configuration.contextTopic, payload: out.bytes)
+        let encoded = encoder.encode(json: out.bytes, as: .context)
+        let expires = configuration.contextTTLSeconds.map { SystemClock.wallNanoseconds() + Int64($0 * 1e9) } ?? 0
+        return OutgoingMessage(topic: configuration.contextTopic, payload: encoded.payload, priority: configuration.contextPriority,
+                               expiresNanoseconds: expires, contentType: encoded.contentType)
     }
 
     static func statusJSON(_ vehicleID: String, online: Bool, version: String, buses: [(String, String)], reason: String?) -> String {
@@ -175,6 +230,7 @@ struct UplinkMetrics: Sendable {
     let published = Counter(label: "vehicle_gateway_uplink_published_total")
     let acknowledged = Counter(label: "vehicle_gateway_uplink_acknowledged_total")
     let evicted = Counter(label: "vehicle_gateway_uplink_evicted_total", dimensions: [("reason", "queue_full")])
+    let expired = Counter(label: "vehicle_gateway_uplink_evicted_total", dimensions: [("reason", "ttl")])
     let reconnects = Counter(label: "vehicle_gateway_uplink_reconnects_total")
 
     /// Brings the series to `now`; returns it as the next call's `since`.
@@ -185,6 +241,7 @@ struct UplinkMetrics: Sendable {
         published.increment(by: Int64(now.published - last.published))
         acknowledged.increment(by: Int64(now.acknowledged - last.acknowledged))
         evicted.increment(by: Int64(now.evicted - last.evicted))
+        expired.increment(by: Int64(now.expired - last.expired))
         reconnects.increment(by: Int64(now.reconnects - last.reconnects))
         return now
     }

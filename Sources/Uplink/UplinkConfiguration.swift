@@ -25,8 +25,21 @@ public struct UplinkConfiguration: Sendable {
     public var location: LocationPolicy = .exact
     /// Where the per-topic sequence numbers are kept across restarts.
     public var stateDirectory: String
-    /// Messages held while the broker cannot be reached, in bytes of payload; the oldest go first.
+    /// Messages held while the broker cannot be reached, in bytes of payload; the least
+    /// important (then the oldest) go first.
     public var maxQueueBytes = 8 * 1024 * 1024
+    /// When the queue's journal reaches the disk: `never` (the page cache: survives a killed
+    /// gateway, not a power cut), `interval` (at most a second late; the default), `always`
+    /// (each message before it is sent).
+    public var journalSync: JournalSync = .interval
+    public enum JournalSync: String, Sendable, CaseIterable { case never, interval, always }
+    /// The context messages' priority (0 most important, 9 least) and how long they are worth
+    /// sending (nil: until sent).
+    public var contextPriority: UInt8 = 5
+    public var contextTTLSeconds: Double?
+    /// How messages are encoded: JSON, or protobuf (`Protos/vehicle_gateway/uplink.proto`).
+    public var encoding: Encoding = .json
+    public enum Encoding: String, Sendable, CaseIterable { case json, protobuf }
     /// Reconnect delay: doubles from the first to the cap, with ±25 % jitter.
     public var reconnectFirstSeconds = 0.5
     public var reconnectMaxSeconds = 30.0

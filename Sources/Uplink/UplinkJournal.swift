@@ -7,8 +7,10 @@ import Integrity
 /// queued when the gateway was killed (or the power cut) is sent after the next start.
 ///
 /// A log of our own rather than SQLite: the access is append at the end and advance a pointer at
-/// the front, in order; a record is `0xA5, length (u32 LE), CRC-32 (u32 LE), body` with the body
-/// `retain (u8), topic length (u16 LE), topic, payload`. A torn or corrupt record (a write cut by
+/// the front, in order; a record is `0xA6, length (u32 LE), CRC-32 (u32 LE), body` with the body
+/// `retain (u8), priority (u8), expiry (i64 LE, wall ns, 0 none), content type length (u8),
+/// content type, topic length (u16 LE), topic, payload` (records of the first format, `0xA5`
+/// with `retain, topic length, topic, payload`, are still read). A torn or corrupt record (a write cut by
 /// power loss) is detected by its length or CRC, counted, and the file is cut there. The
 /// acknowledged offset lives in its own small file, replaced by rename. Appends are not synced
 /// one by one (the page cache survives a killed process; a power cut may lose the last moments).
@@ -26,7 +28,11 @@ final class UplinkJournal {
 
     /// Opens (or creates) the journal; the messages not yet acknowledged, each with the offset
     /// just past its record.
-    init(directory: String, pending: inout [(OutgoingMessage, UInt64)]) throws(UplinkConfiguration.Problem) {
+    /// Each record synced before `append` returns (`fsync: always`).
+    let syncEach: Bool
+
+    init(directory: String, syncEach: Bool = false, pending: inout [(OutgoingMessage, UInt64)]) throws(UplinkConfiguration.Problem) {
+        self.syncEach = syncEach
         path = directory + "/uplink-queue.log"
         ackPath = directory + "/uplink-queue.ack"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -58,14 +64,19 @@ final class UplinkJournal {
     /// full: the message is still sent from memory, only not kept across a restart).
     func append(_ m: OutgoingMessage) -> UInt64? {
         let topic = Array(m.topic.utf8)
+        let type = Array((m.contentType ?? "").utf8.prefix(255))
         var body = [UInt8]()
-        body.reserveCapacity(3 + topic.count + m.payload.count)
+        body.reserveCapacity(14 + type.count + topic.count + m.payload.count)
         body.append(m.retain ? 1 : 0)
+        body.append(m.priority)
+        for k in 0..<8 { body.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: m.expiresNanoseconds) >> (8 * UInt64(k)))) }
+        body.append(UInt8(type.count))
+        body += type
         body.append(UInt8(topic.count & 0xFF)); body.append(UInt8(topic.count >> 8))
         body += topic
         body += m.payload
         let crc = body.withUnsafeBytes { Self.crc.finish(Self.crc.update(Self.crc.begin(), bytes: $0)) }
-        var record: [UInt8] = [0xA5]
+        var record: [UInt8] = [0xA6]
         for v in [UInt32(body.count), crc] { for k in 0..<4 { record.append(UInt8(truncatingIfNeeded: v >> (8 * k))) } }
         record += body
         let written = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(end)) }
@@ -74,8 +85,12 @@ final class UplinkJournal {
             return nil
         }
         end += UInt64(record.count)
+        if syncEach { sync() }
         return end
     }
+
+    /// The records written so far reach the disk.
+    func sync() { _ = fdatasync(fd) }
 
     /// Everything before `offset` is acknowledged (or evicted): remember it; empty the file when
     /// nothing is left in it and it has grown.
@@ -92,16 +107,28 @@ final class UplinkJournal {
     }
 
     static func decode(_ raw: UnsafeRawBufferPointer, at offset: Int) -> (OutgoingMessage, Int)? {
-        guard offset + 9 <= raw.count, raw[offset] == 0xA5 else { return nil }
+        guard offset + 9 <= raw.count, raw[offset] == 0xA5 || raw[offset] == 0xA6 else { return nil }
+        let current = raw[offset] == 0xA6
         func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(raw[at + $1]) << (8 * $1) } }
         let length = u32(offset + 1), crc = UInt32(u32(offset + 5))
         let bodyStart = offset + 9
-        guard length >= 3, bodyStart + length <= raw.count else { return nil }
+        guard length >= (current ? 14 : 3), bodyStart + length <= raw.count else { return nil }
         let body = UnsafeRawBufferPointer(rebasing: raw[bodyStart..<bodyStart + length])
         guard Self.crc.finish(Self.crc.update(Self.crc.begin(), bytes: body)) == crc else { return nil }
-        let topicLength = Int(body[1]) | Int(body[2]) << 8
-        guard 3 + topicLength <= length else { return nil }
-        let topic = String(decoding: body[3..<3 + topicLength], as: UTF8.self)
-        return (OutgoingMessage(topic: topic, payload: Array(body[(3 + topicLength)...]), retain: body[0] == 1), bodyStart + length)
+        var at = 1
+        var priority: UInt8 = 5, expiry: Int64 = 0, type: String?
+        if current {
+            priority = body[1]
+            expiry = Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(body[2 + $1]) << (8 * UInt64($1)) })
+            let typeLength = Int(body[10])
+            guard 11 + typeLength + 2 <= length else { return nil }
+            if typeLength > 0 { type = String(decoding: body[11..<11 + typeLength], as: UTF8.self) }
+            at = 11 + typeLength
+        }
+        let topicLength = Int(body[at]) | Int(body[at + 1]) << 8
+        guard at + 2 + topicLength <= length else { return nil }
+        let topic = String(decoding: body[(at + 2)..<(at + 2 + topicLength)], as: UTF8.self)
+        return (OutgoingMessage(topic: topic, payload: Array(body[(at + 2 + topicLength)...]), retain: body[0] == 1, priority: priority,
+                                expiresNanoseconds: expiry, contentType: type), bodyStart + length)
     }
 }

@@ -18,9 +18,12 @@ public final class VehicleStateStore: @unchecked Sendable {
     let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     public let pathCount: Int
     let globalVersion = ManagedAtomic<UInt64>(0)
+    /// The recent values of the paths that keep them (each new value goes in as it is published).
+    public let history: PathHistory
 
     public init(pathCount: Int) {
         self.pathCount = pathCount
+        history = PathHistory(pathCount: pathCount)
         let n = max(1, pathCount * Self.wordsPerSlot)
         words = .allocate(capacity: n)
         words.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: n)
@@ -51,6 +54,7 @@ public final class VehicleStateStore: @unchecked Sendable {
             word(path, 4).store(version, ordering: .relaxed)
         }
         seq.store(s &+ 2, ordering: .releasing)
+        if notify { history.append(path, time: timestampNanoseconds, value: value) }
     }
 
     /// Writer only. Marks `path`'s value invalid (its message failed its integrity checks) or

@@ -78,9 +78,14 @@ class Subscriber:
                 client.subscribe(t, qos=1)
             self.connected.set()
 
+        self.raw = []
+
         def on_message(client, userdata, m):
+            content_type = getattr(m.properties, "ContentType", None) if m.properties else None
             with self.lock:
-                self.messages.append((m.topic, json.loads(m.payload), m.retain))
+                self.raw.append((m.topic, bytes(m.payload), content_type))
+                if not content_type or "json" in content_type:
+                    self.messages.append((m.topic, json.loads(m.payload), m.retain))
 
         self.client.on_connect = on_connect
         self.client.on_message = on_message
@@ -98,6 +103,11 @@ class Subscriber:
     def on(self, topic):
         with self.lock:
             return [p for t, p, _ in self.messages if t == topic]
+
+    def raw_on(self, topic):
+        """(payload bytes, MQTT 5 content type) of every message on `topic`."""
+        with self.lock:
+            return [(p, c) for t, p, c in self.raw if t == topic]
 
     def close(self):
         self.client.loop_stop()

@@ -86,7 +86,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let uplinkConfiguration {
             let service = Uplink(configuration: uplinkConfiguration, gateway: gateway, softwareVersion: VehicleGateway.configuration.version,
-                                 logger: Logger(label: "vehicle-gateway.uplink"))
+                                 campaigns: try uplink.campaigns(config, mapping: mapping), logger: Logger(label: "vehicle-gateway.uplink"))
             do { try service.prepare() } catch { throw CLIFailure.exit(error.description, code: 64) }
             // After the stream closer, so it is told to stop (and says offline) while the feed still runs.
             services.insert(.init(service: service), at: 3)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/KuksaProtos/ from Protos/kuksa/val/v2/*.proto with Debian's protoc and the
+# Regenerates Sources/KuksaProtos/ from Protos/kuksa/val/v2/*.proto and Sources/UplinkProtos/ from
+# Protos/vehicle_gateway/uplink.proto with Debian's protoc and the
 # protoc-gen-swift / protoc-gen-grpc-swift-2 plugins built from the resolved swift-protobuf and
 # grpc-swift-protobuf packages. The generated code is committed, so a normal build needs neither
 # protoc nor the plugins (SwiftPM's build plugins would compile protoc from C++ on every clean
@@ -25,4 +26,12 @@ protoc -I Protos -I /usr/include \
 find "$out" -name '*.swift' -path "$out/*/*" -exec mv {} "$out"/ \;
 find "$out" -mindepth 1 -type d -empty -delete
 grep -l "This file contained no services" "$out"/*.grpc.swift | xargs -r rm
+ls -l "$out"
+out=Sources/UplinkProtos
+mkdir -p "$out"
+rm -f "$out"/*.swift
+protoc -I Protos --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --swift_out="$out" --swift_opt=Visibility=Public \
+    Protos/vehicle_gateway/uplink.proto
+find "$out" -name '*.swift' -path "$out/*/*" -exec mv {} "$out"/ \;
+find "$out" -mindepth 1 -type d -empty -delete
 ls -l "$out"
