@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Simulate", targets: ["Simulate"]),
         .library(name: "AssistantAPI", targets: ["AssistantAPI"]),
         .library(name: "Uplink", targets: ["Uplink"]),
+        .library(name: "Fleet", targets: ["Fleet"]),
         .library(name: "KuksaProtos", targets: ["KuksaProtos"]),
         .library(name: "UplinkProtos", targets: ["UplinkProtos"]),
         .library(name: "KuksaAPI", targets: ["KuksaAPI"]),
@@ -103,6 +104,13 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The fleet side: a shared-subscription consumer of every vehicle's uplink, serving what it saw.
+        .target(name: "Fleet", dependencies: [
+            "CANBus", "CMosquitto", "Uplink",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Who may read what: the API token and KUKSA-style scoped JWTs (RS256, ES256), for every API.
         .target(name: "AccessControl", dependencies: [
             "CANBus", "Gateway",
@@ -131,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink", "KuksaAPI", "AccessControl",
+                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink", "KuksaAPI", "AccessControl", "Fleet",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

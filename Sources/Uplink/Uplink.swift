@@ -176,7 +176,12 @@ public final class Uplink: Service, ConsumerHealth, Sendable {
 
     /// `{"vehicle_id": ..., "seq": N, ...the /v1/context object...}`
     func contextMessage(seq: UInt64) -> OutgoingMessage {
-        var context = precision.apply(gateway.state.context())
+        Self.contextMessage(precision.apply(gateway.state.context()), seq: seq, configuration: configuration, encoder: encoder)
+    }
+
+    /// The context message of `context` as vehicle `configuration.vehicleID` (also the fleet load's).
+    static func contextMessage(_ context: DrivingContext, seq: UInt64, configuration: UplinkConfiguration, encoder: MessageEncoder) -> OutgoingMessage {
+        var context = context
         var withheld = false
         if configuration.location == .off {
             context.location = .unavailable

@@ -60,7 +60,10 @@ public struct UplinkConfiguration: Sendable {
         }
     }
 
-    public struct Problem: Error, CustomStringConvertible { public var description: String }
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
 
     /// From `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (1883 and 8883 by default).
     public init(url: String, vehicleID: String, stateDirectory: String) throws(Problem) {
@@ -101,7 +104,7 @@ public struct UplinkConfiguration: Sendable {
     }
 
     /// No MQTT wildcard (`+`, `#`), level separator or control character can enter a topic.
-    static func isTopicSafe(_ id: String) -> Bool {
+    public static func isTopicSafe(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F || c == 0x2E
         }

@@ -29,7 +29,13 @@ public enum UplinkProtobuf {
         guard let m = try? VehicleGateway_Uplink_V1_Context(serializedBytes: bytes) else { return nil }
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
-        return try? m.jsonUTF8Bytes(options: options)
+        guard let json: [UInt8] = try? m.jsonUTF8Bytes(options: options) else { return nil }
+        // Proto3's JSON writes 64-bit integers as strings: seq is a number in the car's JSON.
+        let parsed = try? JSONSerialization.jsonObject(with: Data(json))
+        guard var object = parsed as? [String: Any], let seq = object["seq"] as? String, let n = UInt64(seq) else { return json }
+        object["seq"] = NSNumber(value: n)
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return json }
+        return [UInt8](data)
     }
 
     /// The JSON form of a campaign message, its samples as `[[time, value], ...]`, re-packed:

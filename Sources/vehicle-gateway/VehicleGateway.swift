@@ -15,6 +15,6 @@ struct VehicleGateway: AsyncParsableCommand {
           vehicle-gateway dbc lint car.dbc
         """,
         version: "0.3.0",
-        subcommands: [RunCommand.self, MCPCommand.self, SimulateCommand.self, DecodeCommand.self, EncodeCommand.self, DBCCommand.self, DumpCommand.self, RecordCommand.self, ReplayCommand.self, SendCommand.self, ControllerCommand.self, StateCommand.self, TokenCommand.self]
+        subcommands: [RunCommand.self, MCPCommand.self, SimulateCommand.self, DecodeCommand.self, EncodeCommand.self, DBCCommand.self, DumpCommand.self, RecordCommand.self, ReplayCommand.self, SendCommand.self, ControllerCommand.self, StateCommand.self, TokenCommand.self, FleetCommand.self]
     )
 }
