@@ -112,3 +112,74 @@ class Subscriber:
     def close(self):
         self.client.loop_stop()
         self.client.disconnect()
+
+
+class StallingProxy:
+    """A TCP relay between the gateway and the broker that can go silent, as a radio link does
+    in a dead zone: while stalled it forwards nothing in either direction and passes on no close
+    (no FIN, no RST reaches either side), and new connections are accepted but get no answer.
+    Only keep-alive can tell the gateway the link is gone."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.connections = 0
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stall(self):
+        self.flowing.clear()
+
+    def resume(self):
+        self.flowing.set()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        self.flowing.wait()
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+        except OSError:
+            client.close()
+            return
+        upstream.settimeout(None)
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source, sink):
+        import select
+        try:
+            while not self.closed:
+                self.flowing.wait()
+                ready, _, _ = select.select([source], [], [], 0.05)
+                if not ready or not self.flowing.is_set():
+                    continue  # stalled: the bytes (and any close) wait in the kernel's buffers
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except (OSError, ValueError):  # the other direction closed the socket first
+            pass
+        for s in (source, sink):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        self.flowing.set()
+        self.listener.close()

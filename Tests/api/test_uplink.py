@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from conftest import BINARY, DEMO_LOG, DEMO_MAPPING, Gateway, wait_for
-from mqtt_broker import Broker, Subscriber
+from mqtt_broker import Broker, StallingProxy, Subscriber
 from test_openapi import errors
 
 CONTEXT, STATUS = "vehicles/car-1/context", "vehicles/car-1/status"
@@ -99,6 +99,45 @@ def test_the_broker_down_for_ten_seconds_loses_nothing(tmp_path):
         if g:
             g.stop()
         sub.close()
+        broker.stop()
+
+
+def test_a_link_that_goes_silent_is_noticed_by_keep_alive_and_loses_nothing(tmp_path):
+    """Network loss, not a stopped broker: the link stalls (no close reaches the gateway, packets
+    just stop); keep-alive notices, the gateway reconnects once the link is back, and the
+    consumer gets every seq in order."""
+    broker = Broker(tmp_path / "broker")
+    proxy = StallingProxy(broker.port)
+    sub = Subscriber(broker.port, [CONTEXT], client_id="fleet-consumer", persistent=True)
+    g = None
+    try:
+        g = Gateway("--replay", DEMO_LOG, "--mapping", DEMO_MAPPING, "--uplink", f"mqtt://127.0.0.1:{proxy.port}",
+                    "--vehicle-id", "car-1", "--uplink-state-dir", tmp_path / "state", "--uplink-keepalive", 5,
+                    "--speed", 1, "--uplink-max-rate", 4)
+        wait_for(lambda: len(sub.on(CONTEXT)) >= 8, timeout=30)
+        proxy.stall()
+        stalled_at = len(sub.on(CONTEXT))
+        # Keep-alive is 5 s: within about two periods the gateway knows the link is dead.
+        wait_for(lambda: not json.loads(g.curl("/healthz")[0])["uplink"]["connected"], timeout=25)
+        health = json.loads(g.curl("/healthz")[0])["uplink"]
+        assert health["queued_messages"] > 0 and g.curl("/v1/context")[1] == 200, health
+        assert len(sub.on(CONTEXT)) <= stalled_at + 1  # nothing got through the dead link
+        time.sleep(3)
+        proxy.resume()
+        wait_for(lambda: json.loads(g.curl("/healthz")[0])["uplink"]["connected"], timeout=40)
+        wait_for(lambda: json.loads(g.curl("/healthz")[0])["uplink"]["queued_messages"] == 0, timeout=30)
+        health = json.loads(g.curl("/healthz")[0])["uplink"]
+        assert health["reconnects"] >= 1 and proxy.connections >= 2, health
+        g.stop()
+        n = seqs(sub.on(CONTEXT))
+        unique = list(dict.fromkeys(n))
+        assert unique == list(range(1, len(unique) + 1)), unique  # nothing lost, in order
+        assert len(unique) > stalled_at + 10, (stalled_at, len(unique))
+    finally:
+        if g:
+            g.stop()
+        sub.close()
+        proxy.close()
         broker.stop()
 
 
