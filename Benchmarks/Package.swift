@@ -10,6 +10,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Prints the headline figures as `OURS <name> <value> <unit>` beside cantools' `REF` lines.
@@ -41,6 +42,16 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             path: "Benchmarks/GRPCFigures"
+        ),
+        // The uplink's queue and connection against a real broker: messages/s acknowledged,
+        // written to the on-disk queue per fsync policy, and drained after a restart.
+        .executableTarget(
+            name: "UplinkFigures",
+            dependencies: [
+                .product(name: "Uplink", package: "vehicle-gateway"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/UplinkFigures"
         ),
         .executableTarget(
             name: "CodecBenchmarks",

@@ -72,7 +72,7 @@ public final class FleetServer: Sendable {
     }
 
     func healthJSON() -> String {
-        let (messages, malformed) = state.counts
+        let (messages, malformed, contexts, duplicates, gaps) = state.counts
         var out = TextBuffer(capacity: 256)
         out.append("{\"broker\": "); out.appendJSONString(configuration.broker.brokerDescription)
         out.append(", \"connected\": "); out.append(subscriber.connected ? "true" : "false")
@@ -82,6 +82,9 @@ public final class FleetServer: Sendable {
         out.append("], \"vehicles\": "); out.appendDecimal(Int64(state.vehicles.count))
         out.append(", \"messages\": "); out.appendDecimal(messages)
         out.append(", \"malformed\": "); out.appendDecimal(malformed)
+        out.append(", \"contexts\": "); out.appendDecimal(contexts)
+        out.append(", \"duplicates\": "); out.appendDecimal(duplicates)
+        out.append(", \"gaps\": "); out.appendDecimal(gaps)
         out.append(", \"last_error\": ")
         if subscriber.error.isEmpty { out.append("null") } else { out.appendJSONString(subscriber.error) }
         out.append("}\n")

@@ -25,6 +25,10 @@ public final class FleetState: Sendable {
         var vehicles: [String: Vehicle] = [:]
         var messages: UInt64 = 0
         var malformed: UInt64 = 0
+        /// Context messages, the repeated ones among them, and seq numbers never seen, fleet-wide.
+        var contexts: UInt64 = 0
+        var duplicates: UInt64 = 0
+        var gaps: UInt64 = 0
         var waiters: [UInt64: (vehicle: String, continuation: AsyncStream<Void>.Continuation)] = [:]
         var nextWaiter: UInt64 = 0
     }
@@ -65,10 +69,12 @@ public final class FleetState: Sendable {
             guard parts[2] == "context", let seq = (object["seq"] as? NSNumber)?.uint64Value else { t.malformed += 1; return [] }
             var v = t.vehicles[id]!
             v.received += 1
+            t.contexts += 1
             if seq <= v.seq {
                 v.duplicates += 1  // QoS 1 delivered it again, or an older one came late: the newest stands
+                t.duplicates += 1
             } else {
-                if v.seq > 0, seq > v.seq + 1 { v.gaps += seq - v.seq - 1 }
+                if v.seq > 0, seq > v.seq + 1 { v.gaps += seq - v.seq - 1; t.gaps += seq - v.seq - 1 }
                 v.seq = seq
                 v.context = json
                 v.version += 1
@@ -81,7 +87,9 @@ public final class FleetState: Sendable {
 
     public var vehicles: [Vehicle] { table.withLock { $0.vehicles.values.sorted { $0.id < $1.id } } }
     public func vehicle(_ id: String) -> Vehicle? { table.withLock { $0.vehicles[id] } }
-    public var counts: (messages: UInt64, malformed: UInt64) { table.withLock { ($0.messages, $0.malformed) } }
+    public var counts: (messages: UInt64, malformed: UInt64, contexts: UInt64, duplicates: UInt64, gaps: UInt64) {
+        table.withLock { ($0.messages, $0.malformed, $0.contexts, $0.duplicates, $0.gaps) }
+    }
 
     /// Wakes (coalesced: at most one pending) whenever `vehicle`'s context changes.
     public func changes(of vehicle: String) -> (AsyncStream<Void>, cancel: @Sendable () -> Void) {

@@ -56,7 +56,7 @@ public struct UplinkCounters: Sendable {
 /// threads only append to the queue and wake it (an eventfd). It reconnects with capped
 /// exponential backoff and jitter; a persistent session (clean start off, a session expiry)
 /// lets the broker keep what it acknowledged for us, and libmosquitto resends what was in flight.
-final class MQTTConnection: @unchecked Sendable {
+public final class MQTTConnection: @unchecked Sendable {
     struct Shared {
         /// Queued, not yet handed to libmosquitto: each message with the offset past its record
         /// in the journal (nil if it could not be written there); dropped ones stay as gaps.
@@ -72,6 +72,9 @@ final class MQTTConnection: @unchecked Sendable {
         /// How long `stop` lets the queue drain before disconnecting.
         var stopSeconds = 2.0
         var finalMessage: OutgoingMessage?
+        /// The earliest expiry among the queued messages (or sooner): the queue is scanned for
+        /// expired messages only once it has passed, not on every enqueue.
+        var nextExpiry = Int64.max
     }
 
     let configuration: UplinkConfiguration
@@ -100,7 +103,7 @@ final class MQTTConnection: @unchecked Sendable {
     /// refused handshake say only "Protocol error".
     private var lastTLSError: String?
 
-    init(configuration: UplinkConfiguration, will: OutgoingMessage, logger: Logger) {
+    public init(configuration: UplinkConfiguration, will: OutgoingMessage, logger: Logger) {
         self.configuration = configuration
         self.will = will
         self.logger = logger
@@ -112,11 +115,11 @@ final class MQTTConnection: @unchecked Sendable {
         close(wakeFD)
     }
 
-    var counters: UplinkCounters { shared.withLock { $0.counters } }
+    public var counters: UplinkCounters { shared.withLock { $0.counters } }
 
     /// Sets the client up; a file that cannot be read (TLS, credentials) is an error here, at
     /// start-up, not a silent reconnect loop later.
-    func start() throws(UplinkConfiguration.Problem) {
+    public func start() throws(UplinkConfiguration.Problem) {
         var pending: [(OutgoingMessage, UInt64)] = []
         let journal = try UplinkJournal(directory: configuration.stateDirectory, syncEach: configuration.journalSync == .always, pending: &pending)
         shared.withLock { s in
@@ -126,6 +129,7 @@ final class MQTTConnection: @unchecked Sendable {
                 s.order.append((end, false))
                 s.counters.queuedMessages += 1
                 s.counters.queuedBytes += m.payload.count
+                if m.expiresNanoseconds != 0 { s.nextExpiry = min(s.nextExpiry, m.expiresNanoseconds) }
             }
             s.counters.tornRecords = journal.tornRecords
             s.counters.journalBytes = journal.end - journal.acknowledged
@@ -179,7 +183,7 @@ final class MQTTConnection: @unchecked Sendable {
     /// Queues a message: into the journal on disk first, then the queue in memory. Expired
     /// messages go; over the byte bound, the least important make room, the oldest of them
     /// first (never the last message of all). Each is counted and logged.
-    func enqueue(_ message: OutgoingMessage) {
+    public func enqueue(_ message: OutgoingMessage) {
         let (full, stale) = shared.withLock { s -> (UInt64, UInt64) in
             let end = s.journal?.append(message)
             if let end { s.order.append((end, false)) } else { s.counters.journalWriteFailures += 1 }
@@ -188,10 +192,17 @@ final class MQTTConnection: @unchecked Sendable {
             s.counters.queuedBytes += message.payload.count
             let now = SystemClock.wallNanoseconds()
             var stale: UInt64 = 0, full: UInt64 = 0
-            for i in s.head..<s.queue.count where !s.queue[i].dropped && s.queue[i].message.expiresNanoseconds != 0
-                && s.queue[i].message.expiresNanoseconds <= now {
-                Self.drop(i, in: &s)
-                stale += 1
+            if message.expiresNanoseconds != 0 { s.nextExpiry = min(s.nextExpiry, message.expiresNanoseconds) }
+            if now >= s.nextExpiry {
+                s.nextExpiry = .max
+                for i in s.head..<s.queue.count where !s.queue[i].dropped && s.queue[i].message.expiresNanoseconds != 0 {
+                    if s.queue[i].message.expiresNanoseconds <= now {
+                        Self.drop(i, in: &s)
+                        stale += 1
+                    } else {
+                        s.nextExpiry = min(s.nextExpiry, s.queue[i].message.expiresNanoseconds)
+                    }
+                }
             }
             while s.counters.queuedBytes > configuration.maxQueueBytes, s.counters.queuedMessages > 1 {
                 // The least important (highest number), the oldest of them.
@@ -241,7 +252,7 @@ final class MQTTConnection: @unchecked Sendable {
 
     /// Sends `final` (the offline status), waits up to `seconds` for what is queued to be
     /// acknowledged, and disconnects cleanly (so the broker does not publish the will).
-    func stop(final: OutgoingMessage, seconds: Double) {
+    public func stop(final: OutgoingMessage, seconds: Double) {
         shared.withLock { s in s.finalMessage = final; s.stopping = true; s.stopSeconds = seconds }
         wake()
         if finished.wait(timeout: .now() + seconds + 1) == .timedOut {

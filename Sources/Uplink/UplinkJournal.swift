@@ -12,13 +12,18 @@ import Integrity
 /// content type, topic length (u16 LE), topic, payload` (records of the first format, `0xA5`
 /// with `retain, topic length, topic, payload`, are still read). A torn or corrupt record (a write cut by
 /// power loss) is detected by its length or CRC, counted, and the file is cut there. The
-/// acknowledged offset lives in its own small file, replaced by rename. Appends are not synced
-/// one by one (the page cache survives a killed process; a power cut may lose the last moments).
+/// acknowledged offset lives in its own small file, one fixed-width line `offset crc32\n`
+/// overwritten in place by one `pwrite` per advance (a rename and the fsync Foundation's atomic
+/// write does cost a millisecond per PUBACK); a torn or unreadable line means "from the start",
+/// so the worst a crash does to it is send again what was already acknowledged, which QoS 1
+/// allows. Appends are not synced one by one unless asked (`fsync: always`): the page cache
+/// survives a killed process; a power cut may lose the last moments.
 /// When everything is acknowledged and the file has grown past 1 MiB, it is emptied.
 final class UplinkJournal {
     let path: String
     let ackPath: String
     private let fd: Int32
+    private let ackFD: Int32
     private(set) var end: UInt64
     private(set) var acknowledged: UInt64
     /// Records found torn or corrupt when the journal was opened.
@@ -39,9 +44,13 @@ final class UplinkJournal {
         guard fd >= 0 else { throw .init(description: "cannot open the uplink queue \(path): \(String(cString: strerror(errno)))") }
         let data = FileManager.default.contents(atPath: path) ?? Data()
         var start: UInt64 = 0
-        if let text = FileManager.default.contents(atPath: ackPath).map({ String(decoding: $0, as: UTF8.self) }),
-           let n = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)), n <= UInt64(data.count) {
+        if let n = FileManager.default.contents(atPath: ackPath).flatMap({ Self.parseAcknowledged(Array($0)) }), n <= UInt64(data.count) {
             start = n
+        }
+        ackFD = open(ackPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard ackFD >= 0 else {
+            close(fd)
+            throw .init(description: "cannot open \(ackPath): \(String(cString: strerror(errno)))")
         }
         var offset = Int(start), torn = 0
         data.withUnsafeBytes { raw in
@@ -58,7 +67,7 @@ final class UplinkJournal {
         _ = lseek(fd, off_t(end), SEEK_SET)
     }
 
-    deinit { close(fd) }
+    deinit { close(fd); close(ackFD) }
 
     /// Appends a record; returns the offset just past it, or nil when the write failed (disk
     /// full: the message is still sent from memory, only not kept across a restart).
@@ -102,8 +111,31 @@ final class UplinkJournal {
             end = 0
             acknowledged = 0
         }
-        let temporary = ackPath + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: Data("\(acknowledged)\n".utf8)) { _ = rename(temporary, ackPath) }
+        let line = Self.acknowledgedLine(acknowledged)
+        _ = line.withUnsafeBytes { pwrite(ackFD, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// `offset crc\n`: the offset in 20 decimal digits, the CRC-32 of those digits in 8 hex digits.
+    static func acknowledgedLine(_ offset: UInt64) -> [UInt8] {
+        let digits = Array(String(offset).utf8)
+        var line = [UInt8](repeating: UInt8(ascii: "0"), count: 20 - digits.count) + digits
+        let crc = line.withUnsafeBytes { Self.crc.finish(Self.crc.update(Self.crc.begin(), bytes: $0)) }
+        let hex = Array(String(crc, radix: 16).utf8)
+        line.append(UInt8(ascii: " "))
+        line += [UInt8](repeating: UInt8(ascii: "0"), count: 8 - hex.count) + hex
+        line.append(UInt8(ascii: "\n"))
+        return line
+    }
+
+    /// The acknowledged offset from the ack file: the checked line, or a bare number (the first
+    /// format, written by rename); nil when torn or unreadable (start from the beginning).
+    static func parseAcknowledged(_ bytes: [UInt8]) -> UInt64? {
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = text.split(separator: " ")
+        if parts.count == 1 { return UInt64(parts[0]) }
+        guard parts.count == 2, parts[0].count == 20, let offset = UInt64(parts[0]), let crc = UInt32(parts[1], radix: 16) else { return nil }
+        let digits = Array(parts[0].utf8)
+        return digits.withUnsafeBytes { Self.crc.finish(Self.crc.update(Self.crc.begin(), bytes: $0)) } == crc ? offset : nil
     }
 
     static func decode(_ raw: UnsafeRawBufferPointer, at offset: Int) -> (OutgoingMessage, Int)? {

@@ -72,6 +72,8 @@ def test_two_consumers_split_the_fleet_and_together_see_every_message_once(tmp_p
         assert sum(ra.values()) + sum(rb.values()) == total  # every message once, shared between them
         assert sum(ra.values()) > total / 5 and sum(rb.values()) > total / 5, (sum(ra.values()), sum(rb.values()))
         assert all(r["duplicates"] == 0 for r in rows)
+        ha, hb = a.get("/healthz"), b.get("/healthz")
+        assert ha["contexts"] + hb["contexts"] == total and ha["duplicates"] == hb["duplicates"] == 0, (ha, hb)
         for car, n in sent.items():
             assert ra.get(car, 0) + rb.get(car, 0) == n, car
             # Each consumer keeps the newest it saw; one of them has the car's last seq.
