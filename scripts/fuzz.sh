@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets (swiftc -sanitize=fuzzer,address), one per parser of
 # outside input:
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   targets: dbc candump viss mapping config (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   targets: dbc candump viss mapping config campaigns (default: all)
 #   VG_FUZZ_RUNS=N scripts/fuzz.sh 0 ...     instead of a time, N inputs from seed 1: deterministic,
 #                                            as the test command runs it (a crash is then a regression)
 # Corpora live in fuzz-out/<target>/corpus (seeded from Fuzz/seeds and the project's files; a
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(dbc candump viss mapping config)
+[ ${#targets[@]} -gt 0 ] || targets=(dbc candump viss mapping config campaigns)
 flags=(-O -sanitize=fuzzer,address -parse-as-library)
 mods=fuzz-out/modules
 mkdir -p "$mods"
@@ -72,7 +72,10 @@ for target in "${targets[@]}"; do
         viss) entry=Fuzz/FuzzVISSRequest.swift; sources=(Sources/AssistantAPI/VISSRequest.swift) ;;
         mapping) entry=Fuzz/FuzzMappingFile.swift; sources=(); state_modules ;;
         config) entry=Fuzz/FuzzConfigFile.swift; sources=(Sources/Gateway/GatewayConfigFile.swift); state_modules ;;
-        *) echo "unknown target $target (dbc, candump, viss, mapping, config)" >&2; exit 2 ;;
+        campaigns) entry=Fuzz/FuzzCampaigns.swift
+                   sources=(Sources/Uplink/CampaignFile.swift Sources/Uplink/CampaignExpression.swift Sources/Uplink/UplinkConfiguration.swift)
+                   state_modules ;;
+        *) echo "unknown target $target (dbc, candump, viss, mapping, config, campaigns)" >&2; exit 2 ;;
     esac
     dir=fuzz-out/$target
     mkdir -p "$dir/corpus"
@@ -87,6 +90,7 @@ for target in "${targets[@]}"; do
         candump) head -c 20000 DBC/demo_drive.log >"$dir/corpus/demo-head.log" ;;
         mapping) cp -n DBC/demo_mapping.yaml Tests/Fixtures/fuzz-regressions/mapping-* "$dir/corpus/" 2>/dev/null || true ;;
         config) cp -n deploy/gateway.yaml "$dir/corpus/" 2>/dev/null || true ;;
+        campaigns) cp -n DBC/demo_campaigns.yaml "$dir/corpus/" 2>/dev/null || true ;;
     esac
     if [ -n "${VG_FUZZ_RUNS:-}" ]; then
         budget=(-runs="$VG_FUZZ_RUNS" -seed=1)

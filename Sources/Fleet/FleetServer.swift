@@ -19,6 +19,10 @@ public final class FleetServer: Sendable {
         public var host = "127.0.0.1"
         public var port = 8090
         public var token: String?
+        /// How long the broker keeps this consumer's session (and its share of the group's
+        /// messages) after it disconnects. A member that is gone still gets its share of a shared
+        /// subscription while its session lives: 0 unless the consumer has a stable client id.
+        public var sessionExpirySeconds: UInt32 = 0
         public init(broker: UplinkConfiguration) { self.broker = broker }
     }
 
@@ -31,7 +35,8 @@ public final class FleetServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         let state = self.state
-        subscriber = FleetSubscriber(broker: configuration.broker, group: configuration.group, logger: logger) { topic, payload, type in
+        subscriber = FleetSubscriber(broker: configuration.broker, group: configuration.group,
+                                     sessionExpirySeconds: configuration.sessionExpirySeconds, logger: logger) { topic, payload, type in
             state.receive(topic: topic, payload: payload, contentType: type)
         }
     }

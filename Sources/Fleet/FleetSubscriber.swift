@@ -14,6 +14,7 @@ import Uplink
 final class FleetSubscriber: @unchecked Sendable {
     let broker: UplinkConfiguration
     let group: String
+    let sessionExpirySeconds: UInt32
     let handle: @Sendable (_ topic: String, _ payload: [UInt8], _ contentType: String?) -> Void
     let logger: Logger
     private var mosq: OpaquePointer?
@@ -22,10 +23,11 @@ final class FleetSubscriber: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let lastError = Mutex("")
 
-    init(broker: UplinkConfiguration, group: String, logger: Logger,
+    init(broker: UplinkConfiguration, group: String, sessionExpirySeconds: UInt32, logger: Logger,
          handle: @escaping @Sendable (String, [UInt8], String?) -> Void) {
         self.broker = broker
         self.group = group
+        self.sessionExpirySeconds = sessionExpirySeconds
         self.logger = logger
         self.handle = handle
     }
@@ -41,7 +43,7 @@ final class FleetSubscriber: @unchecked Sendable {
     func start() throws(UplinkConfiguration.Problem) {
         mosquitto_lib_init()
         let c = broker
-        guard let m = mosquitto_new(c.clientID, false, Unmanaged.passUnretained(self).toOpaque()) else {
+        guard let m = mosquitto_new(c.clientID, sessionExpirySeconds == 0, Unmanaged.passUnretained(self).toOpaque()) else {
             throw .init(description: "cannot create the MQTT client (out of memory)")
         }
         mosq = m
@@ -97,7 +99,7 @@ final class FleetSubscriber: @unchecked Sendable {
         guard let m = mosq else { return }
         var delay = 0.5
         var properties: OpaquePointer? = nil
-        mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), 3600)
+        mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), sessionExpirySeconds)
         var rc = mosquitto_connect_bind_v5(m, broker.host, Int32(broker.port), Int32(broker.keepAliveSeconds), nil, properties)
         while !stopping.withLock({ $0 }) {
             if rc == MOSQ_ERR_SUCCESS.rawValue {

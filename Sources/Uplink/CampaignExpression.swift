@@ -83,10 +83,34 @@ public indirect enum CampaignExpression: Sendable, Equatable {
         }
     }
 
+    /// Bounds on what one condition may be: every walk over it recurses, so neither its nesting
+    /// nor its length may be unbounded (a condition is a line of YAML, not a program).
+    public static let maximumNesting = 32
+    public static let maximumTerms = 256
+
     struct Parser {
         let bytes: [UInt8]
         var i = 0
         var edges = 0
+        var nesting = 0
+        var terms = 0
+
+        /// Counts one more term or operator, refusing a condition longer than the bound.
+        mutating func counted(_ e: CampaignExpression) throws(Invalid) -> CampaignExpression {
+            terms += 1
+            guard terms <= CampaignExpression.maximumTerms else {
+                throw Invalid(offset: i, message: "the condition is too long: at most \(CampaignExpression.maximumTerms) terms and operators")
+            }
+            return e
+        }
+
+        /// Enters one level of parentheses, a function's argument, `not` or a sign.
+        mutating func nest() throws(Invalid) {
+            nesting += 1
+            guard nesting <= CampaignExpression.maximumNesting else {
+                throw Invalid(offset: i, message: "the condition nests too deeply: at most \(CampaignExpression.maximumNesting) levels")
+            }
+        }
 
         var rest: String { String(decoding: bytes[i...].prefix(20), as: UTF8.self) }
 
@@ -124,25 +148,29 @@ public indirect enum CampaignExpression: Sendable, Equatable {
 
         mutating func expression() throws(Invalid) -> CampaignExpression {
             var e = try and()
-            while accept("or") { e = .binary(.or, e, try and()) }
+            while accept("or") { e = try counted(.binary(.or, e, try and())) }
             return e
         }
 
         mutating func and() throws(Invalid) -> CampaignExpression {
             var e = try not()
-            while accept("and") { e = .binary(.and, e, try not()) }
+            while accept("and") { e = try counted(.binary(.and, e, try not())) }
             return e
         }
 
         mutating func not() throws(Invalid) -> CampaignExpression {
-            if accept("not") { return .not(try not()) }
+            if accept("not") {
+                try nest()
+                defer { nesting -= 1 }
+                return try counted(.not(try not()))
+            }
             return try comparison()
         }
 
         mutating func comparison() throws(Invalid) -> CampaignExpression {
             let a = try sum()
             for op in [Operator.lessEqual, .greaterEqual, .equal, .notEqual, .less, .greater] where accept(symbol: op.rawValue) {
-                return .binary(op, a, try sum())
+                return try counted(.binary(op, a, try sum()))
             }
             if accept(symbol: "=") { throw Invalid(offset: i - 1, message: "expected '==' to compare (a single '=' is not an operator)") }
             return a
@@ -151,8 +179,8 @@ public indirect enum CampaignExpression: Sendable, Equatable {
         mutating func sum() throws(Invalid) -> CampaignExpression {
             var e = try product()
             while true {
-                if accept(symbol: "+") { e = .binary(.plus, e, try product()) }
-                else if accept(symbol: "-") { e = .binary(.minus, e, try product()) }
+                if accept(symbol: "+") { e = try counted(.binary(.plus, e, try product())) }
+                else if accept(symbol: "-") { e = try counted(.binary(.minus, e, try product())) }
                 else { return e }
             }
         }
@@ -160,14 +188,18 @@ public indirect enum CampaignExpression: Sendable, Equatable {
         mutating func product() throws(Invalid) -> CampaignExpression {
             var e = try unary()
             while true {
-                if accept(symbol: "*") { e = .binary(.times, e, try unary()) }
-                else if accept(symbol: "/") { e = .binary(.divide, e, try unary()) }
+                if accept(symbol: "*") { e = try counted(.binary(.times, e, try unary())) }
+                else if accept(symbol: "/") { e = try counted(.binary(.divide, e, try unary())) }
                 else { return e }
             }
         }
 
         mutating func unary() throws(Invalid) -> CampaignExpression {
-            if accept(symbol: "-") { return .negate(try unary()) }
+            if accept(symbol: "-") {
+                try nest()
+                defer { nesting -= 1 }
+                return try counted(.negate(try unary()))
+            }
             return try primary()
         }
 
@@ -204,9 +236,11 @@ public indirect enum CampaignExpression: Sendable, Equatable {
             let c = bytes[i]
             if (c >= 0x30 && c <= 0x39) || c == 0x2E {
                 guard let v = number() else { throw Invalid(offset: i, message: "expected a number, found \(found)") }
-                return .number(v)
+                return try counted(.number(v))
             }
             if accept(symbol: "(") {
+                try nest()
+                defer { nesting -= 1 }
                 let e = try expression()
                 try expect(symbol: ")", "')'")
                 return e
@@ -214,8 +248,8 @@ public indirect enum CampaignExpression: Sendable, Equatable {
             let start = i
             let word = peekWord()
             switch word {
-            case "true": i += 4; return .number(1)
-            case "false": i += 5; return .number(0)
+            case "true": i += 4; return try counted(.number(1))
+            case "false": i += 5; return try counted(.number(0))
             case "min" where lookingAtCall(word), "max" where lookingAtCall(word), "avg" where lookingAtCall(word):
                 i += word.utf8.count
                 try expect(symbol: "(", "'('")
@@ -228,21 +262,25 @@ public indirect enum CampaignExpression: Sendable, Equatable {
                     throw Invalid(offset: at2, message: "expected the window in seconds (above 0, at most 3600), found \(found)")
                 }
                 try expect(symbol: ")", "')'")
-                return .window(Window(rawValue: word)!, path: p, seconds: seconds, at: at)
+                return try counted(.window(Window(rawValue: word)!, path: p, seconds: seconds, at: at))
             case "abs" where lookingAtCall(word):
                 i += 3
                 try expect(symbol: "(", "'('")
+                try nest()
+                defer { nesting -= 1 }
                 let e = try expression()
                 try expect(symbol: ")", "')'")
-                return .abs(e)
+                return try counted(.abs(e))
             case "rising_edge" where lookingAtCall(word):
                 i += word.utf8.count
                 try expect(symbol: "(", "'('")
+                try nest()
+                defer { nesting -= 1 }
                 let e = try expression()
                 try expect(symbol: ")", "')'")
                 let id = edges
                 edges += 1
-                return .risingEdge(e, id: id)
+                return try counted(.risingEdge(e, id: id))
             case "":
                 throw Invalid(offset: start, message: "expected a number, a VSS path, a function (min, max, avg, abs, rising_edge) or '(', found \(found)")
             default:
@@ -250,7 +288,7 @@ public indirect enum CampaignExpression: Sendable, Equatable {
                 if p.utf8.firstIndex(of: 0x2E) == nil, accept(symbol: "(") {
                     throw Invalid(offset: at, message: "unknown function '\(p)': expected min, max, avg, abs or rising_edge")
                 }
-                return .path(p, at: at)
+                return try counted(.path(p, at: at))
             }
         }
 

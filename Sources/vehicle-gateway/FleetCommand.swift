@@ -52,6 +52,10 @@ struct FleetCommand: AsyncParsableCommand {
         @Option(name: .long, help: "This consumer's MQTT client id (default fleet-GROUP-<pid>).") var clientId: String?
         @Option(name: .long, help: ArgumentHelp("Serve HTTP on HOST:PORT (port 0: any free port).", valueName: "host:port")) var listen = "127.0.0.1:8090"
         @Option(name: .long, help: "Bearer token required on every HTTP request.") var token: String?
+        @Option(name: .long, help: ArgumentHelp("""
+            How long the broker keeps this consumer's session after it leaves (default 3600 with --client-id, else 0). \
+            A member that is gone keeps receiving its share of the group's messages while its session lives.
+            """, valueName: "seconds")) var sessionExpiry: UInt32?
 
         func run() async throws {
             GatewayLogging.bootstrap(format: .text, level: .info)
@@ -63,6 +67,7 @@ struct FleetCommand: AsyncParsableCommand {
             c.host = String(listen[..<colon])
             c.port = port
             c.token = token
+            c.sessionExpirySeconds = sessionExpiry ?? (clientId == nil ? 0 : 3600)
             let logger = Logger(label: "vehicle-gateway.fleet")
             let server = FleetServer(configuration: c, logger: logger)
             let settings = c

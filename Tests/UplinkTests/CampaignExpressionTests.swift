@@ -60,6 +60,23 @@ final class CampaignExpressionTests: XCTestCase {
         XCTAssertEqual(try CampaignExpression.parse("max(Vehicle.Speed, 1) > avg(Vehicle.Speed, 5)").windows, ["Vehicle.Speed": 5])
     }
 
+    /// Every walk over a condition recurses: nesting and length are bounded, refused with a
+    /// message, not a stack overflow.
+    func testNestingAndLengthAreBounded() {
+        func error(_ text: String) -> String? {
+            do { _ = try CampaignExpression.parse(text); return nil } catch { return error.message }
+        }
+        let deep = CampaignExpression.maximumNesting
+        XCTAssertNil(error(String(repeating: "(", count: deep) + "Vehicle.Speed" + String(repeating: ")", count: deep)))
+        XCTAssertEqual(error(String(repeating: "(", count: 100_000)), "the condition nests too deeply: at most \(deep) levels")
+        XCTAssertEqual(error(String(repeating: "not ", count: 100_000) + "true"), "the condition nests too deeply: at most \(deep) levels")
+        XCTAssertEqual(error(String(repeating: "- ", count: 100_000) + "1"), "the condition nests too deeply: at most \(deep) levels")
+        XCTAssertEqual(error(String(repeating: "abs(", count: 100_000)), "the condition nests too deeply: at most \(deep) levels")
+        XCTAssertNil(error(Array(repeating: "1", count: 100).joined(separator: " + ")))
+        XCTAssertEqual(error(Array(repeating: "Vehicle.Speed", count: 100_000).joined(separator: " + ")),
+                       "the condition is too long: at most \(CampaignExpression.maximumTerms) terms and operators")
+    }
+
     func testHistoryKeepsTheLastValuesAndReadersSeeWholeEntries() {
         let store = VehicleStateStore(pathCount: 2)
         store.history.keep(0, capacity: 16)
