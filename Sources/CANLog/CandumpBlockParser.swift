@@ -33,6 +33,8 @@ public struct CandumpBlockParser {
             } catch {
                 var e = error
                 e.file = fileName
+                // A run ends with a newline unless the input ended inside its last line.
+                if stop == n, lines[n - 1] != 0x0A { e.message += CandumpReader.cutNote }
                 if !malformed(e) { return number - firstLine + 1 }
                 continue
             }

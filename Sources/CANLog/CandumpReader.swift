@@ -104,6 +104,7 @@ public struct CandumpReader: ~Copyable {
             } catch {
                 var e = error
                 e.file = fileName
+                if eof, start == end, lastLineUnterminated { e.message += Self.cutNote }
                 if mode == .strict { throw .malformed(e) }
                 errorCount += 1
                 if firstErrors.count < Self.keptErrors { firstErrors.append(e) }
@@ -111,6 +112,13 @@ public struct CandumpReader: ~Copyable {
             }
         }
     }
+
+    /// True once the input has ended inside a line (no newline after the last one): a log cut off
+    /// while it was written (the recorder killed, a power cut). That line is read as it is.
+    public private(set) var lastLineUnterminated = false
+
+    /// Added to the error of a last line that does not parse and has no newline: where the log was cut.
+    public static let cutNote = "; the log ends inside this line, without its newline (cut off while it was written: a kill or a power cut?)"
 
     /// Called for each malformed line in lenient mode (e.g. to print it as it happens).
     public var onMalformedLine: ((Diagnostic) -> Void)?
@@ -131,6 +139,7 @@ public struct CandumpReader: ~Copyable {
                 let line = start..<end
                 start = end
                 lineNumber += 1
+                lastLineUnterminated = true
                 return line
             }
             try refill()
@@ -156,6 +165,7 @@ public struct CandumpReader: ~Copyable {
                 let run = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
                 lineNumber += 1
                 start = end
+                lastLineUnterminated = true
                 return (run, lineNumber)
             }
             try refill()

@@ -75,6 +75,8 @@ public final class MQTTConnection: @unchecked Sendable {
         /// The earliest expiry among the queued messages (or sooner): the queue is scanned for
         /// expired messages only once it has passed, not on every enqueue.
         var nextExpiry = Int64.max
+        /// The last journal write failed (disk full): logged once when it starts and when it ends.
+        var journalFailing = false
     }
 
     let configuration: UplinkConfiguration
@@ -184,9 +186,14 @@ public final class MQTTConnection: @unchecked Sendable {
     /// messages go; over the byte bound, the least important make room, the oldest of them
     /// first (never the last message of all). Each is counted and logged.
     public func enqueue(_ message: OutgoingMessage) {
-        let (full, stale) = shared.withLock { s -> (UInt64, UInt64) in
+        let (full, stale, disk) = shared.withLock { s -> (UInt64, UInt64, (failing: Bool, errno: Int32)?) in
             let end = s.journal?.append(message)
             if let end { s.order.append((end, false)) } else { s.counters.journalWriteFailures += 1 }
+            var disk: (failing: Bool, errno: Int32)?
+            if let j = s.journal, (end == nil) != s.journalFailing {
+                s.journalFailing = end == nil
+                disk = (end == nil, j.lastWriteError)
+            }
             s.queue.append((message, end, false))
             s.counters.queuedMessages += 1
             s.counters.queuedBytes += message.payload.count
@@ -217,7 +224,15 @@ public final class MQTTConnection: @unchecked Sendable {
             s.counters.evicted += full
             s.counters.expired += stale
             s.counters.journalBytes = s.journal.map { $0.end - $0.acknowledged } ?? 0
-            return (full, stale)
+            return (full, stale, disk)
+        }
+        if let disk {
+            if disk.failing {
+                logger.error("uplink queue: cannot write to the journal (\(String(cString: strerror(disk.errno)))): messages are kept in memory only until it can",
+                             metadata: ["directory": "\(configuration.stateDirectory)"])
+            } else {
+                logger.notice("uplink queue: the journal is written again")
+            }
         }
         if full > 0 { logger.warning("uplink queue full: the least important oldest messages were dropped", metadata: ["evicted": "\(full)"]) }
         if stale > 0 { logger.notice("uplink messages expired before the broker could be reached", metadata: ["expired": "\(stale)"]) }

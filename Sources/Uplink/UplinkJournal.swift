@@ -71,6 +71,9 @@ final class UplinkJournal {
 
     /// Appends a record; returns the offset just past it, or nil when the write failed (disk
     /// full: the message is still sent from memory, only not kept across a restart).
+    /// Why the last append failed (errno), for the log.
+    private(set) var lastWriteError: Int32 = 0
+
     func append(_ m: OutgoingMessage) -> UInt64? {
         let topic = Array(m.topic.utf8)
         let type = Array((m.contentType ?? "").utf8.prefix(255))
@@ -90,6 +93,7 @@ final class UplinkJournal {
         record += body
         let written = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(end)) }
         guard written == record.count else {
+            lastWriteError = written < 0 ? errno : ENOSPC  // a short write: the disk is full
             if written > 0 { _ = ftruncate(fd, off_t(end)) }
             return nil
         }

@@ -30,7 +30,11 @@ struct RecordCommand: ParsableCommand {
         var failure: Error?
         do {
             let announce = { printError("vehicle-gateway: recording \(interfaces.joined(separator: ", ")) to \(output)") }
-            try reader.run(shouldStop: { shouldStop || failure != nil || (count.map { frames >= $0 } ?? false) }, emit: { _, event in
+            try reader.run(shouldStop: {
+                // What has waited a tenth of a second is written out, so a kill loses no more.
+                if failure == nil { do { try file.flushIfOlder(than: LogFile.maximumDelay) } catch { failure = error } }
+                return shouldStop || failure != nil || (count.map { frames >= $0 } ?? false)
+            }, emit: { _, event in
                 switch event {
                 case .frame(let record):
                     if let count, frames >= count { return }
@@ -66,6 +70,11 @@ struct LogFile {
     var opened = 0.0
     var sequence = 0
     var buffer = TextBuffer(capacity: 1 << 17)
+    /// When the oldest line in `buffer` was added (monotonic seconds).
+    var pendingSince = 0.0
+    /// The longest a recorded line waits in memory: at most this much is lost if the recorder is
+    /// killed (lines are written whole, so the file always ends with a whole line then).
+    static let maximumDelay = 0.1
 
     init(path: String, rotateBytes: Int?, rotateSeconds: Double?) throws {
         self.path = path
@@ -98,8 +107,13 @@ struct LogFile {
            (rotateBytes.map { written + buffer.count >= $0 } ?? false) || (rotateSeconds.map { SystemClock.monotonicSeconds() - opened >= $0 } ?? false) {
             try openNext()
         }
+        if buffer.count == 0 { pendingSince = SystemClock.monotonicSeconds() }
         CandumpWriter.appendLogLine(record, to: &buffer)
         if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    mutating func flushIfOlder(than seconds: Double) throws {
+        if buffer.count > 0, SystemClock.monotonicSeconds() - pendingSince >= seconds { try flush() }
     }
 
     mutating func flush() throws {

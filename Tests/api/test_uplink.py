@@ -324,3 +324,42 @@ def test_killed_while_the_broker_is_down_then_a_torn_record(tmp_path):
     finally:
         sub.close()
         broker.stop()
+
+
+def test_the_disk_fills_while_the_broker_is_down(tmp_path):
+    """The queue's disk fills (a 64 KiB tmpfs as the state directory) while the broker is down:
+    a clear error in the log, the failures counted, the local API serves on, and what could not
+    be written to disk is still sent from memory once the broker is back, every seq in order."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)]).returncode != 0:
+        raise AssertionError("this test mounts a small tmpfs: it needs root (CI runs as root)")
+    broker = Broker(tmp_path / "broker")
+    sub = Subscriber(broker.port, [CONTEXT], client_id="fleet-consumer", persistent=True)
+    g = None
+    try:
+        g = Gateway(*uplink_args(broker, small, "--speed", 4, "--uplink-max-rate", 10))
+        wait_for(lambda: len(sub.on(CONTEXT)) >= 3, timeout=30)  # the consumer's subscription stands
+        broker.stop()
+        wait_for(lambda: json.loads(g.curl("/healthz")[0])["uplink"]["journal"]["write_failures"] > 5, timeout=60, step=0.5)
+        body, status = g.curl("/v1/context")
+        assert status == 200 and json.loads(body)["speed"]["state"] in ("fresh", "stale")
+        health = json.loads(g.curl("/healthz")[0])
+        assert not errors("Health", health)
+        log = "".join(g.stderr)
+        assert "uplink queue: cannot write to the journal (No space left on device)" in log, log[-2000:]
+        assert log.count("cannot write to the journal") == 1, "logged once, not per message"
+        failed = health["uplink"]["journal"]["write_failures"]
+        broker.start()
+        wait_for(sub.client.is_connected, timeout=15)
+        wait_for(lambda: len(sub.on(CONTEXT)) >= health["uplink"]["queued_messages"], timeout=60, step=0.5)
+        g.stop()
+        unique = list(dict.fromkeys(seqs(sub.on(CONTEXT))))
+        assert unique == list(range(1, len(unique) + 1)), unique
+        assert len(unique) > failed
+    finally:
+        if g:
+            g.stop()
+        sub.close()
+        broker.stop()
+        subprocess.run(["umount", "-l", str(small)])

@@ -49,6 +49,24 @@ def test_malformed_line_is_reported_with_place_and_the_rest_decoded(vg, tmp_path
     assert strict.returncode == 65 and len(strict.stdout.splitlines()) == 1
 
 
+def test_a_log_cut_while_written_is_read_to_its_last_whole_line_and_says_where(vg, tmp_path):
+    """A recorder killed (SIGKILL, no sync) or a power cut leaves a log cut inside a line: every
+    whole line before it decodes, and the error on the cut one says that the log ends there."""
+    data = (ROOT / "DBC" / "demo_drive.log").read_bytes()[:200_000]
+    cut = data.rindex(b"\n") + 1 + 12  # twelve bytes into the next line: inside its timestamp
+    full = data[:cut].count(b"\n")
+    log = tmp_path / "cut.log"
+    log.write_bytes((ROOT / "DBC" / "demo_drive.log").read_bytes()[:cut])
+    for threads in ("1", "2"):
+        p = vg("decode", "--format", "jsonl", "--dbc", DEMO_DBC, "-j", threads, log)
+        assert p.returncode == 65
+        assert len(p.stdout.splitlines()) == full
+        assert f"{log}:{full + 1}:" in p.stderr
+        assert "the log ends inside this line, without its newline (cut off while it was written" in p.stderr
+    p = vg("decode", "--strict", "--format", "jsonl", "--dbc", DEMO_DBC, log)
+    assert p.returncode == 65 and len(p.stdout.splitlines()) == full and "the log ends inside this line" in p.stderr
+
+
 def test_missing_log_and_broken_dbc_say_what_and_where(vg, tmp_path):
     p = vg("decode", "--dbc", DEMO_DBC, tmp_path / "nope.log")
     assert p.returncode == 66 and "nope.log" in p.stderr and "No such file" in p.stderr

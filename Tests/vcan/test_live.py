@@ -23,6 +23,34 @@ def test_record_equals_candump_frame_for_frame(tmp_path):
     assert times_of(ours_text) == times_of(theirs_text)
 
 
+def test_record_killed_keeps_every_whole_line_and_a_full_disk_is_a_clear_error(tmp_path, vg):
+    """record SIGKILLed (no flush, no sync): what it had received a tenth of a second before is
+    in the file, as whole lines, identical to candump's; a full disk (/dev/full) is an error
+    that says so, not a crash or a silent loss."""
+    n = 400
+    ours, theirs = tmp_path / "ours.log", tmp_path / "theirs.log"
+    with open(theirs, "w") as out:
+        dump = candump("vcan0", count=n, stdout=out)
+        rec = Background([VG, "record", "vcan0", "-o", ours], ready="recording")
+        subprocess.run(["cangen", "vcan0", "-n", str(n), "-g", "2"], check=True, timeout=120)
+        dump.wait()
+        deadline = time.time() + 10  # written out within a tenth of a second (slower in the VM)
+        while time.time() < deadline and ours.read_bytes().count(b"\n") < n:
+            time.sleep(0.05)
+        rec.proc.kill()
+        rec.proc.wait()
+    data = ours.read_bytes()
+    assert data.endswith(b"\n"), data[-80:]
+    assert frames_of(data.decode()) == frames_of(theirs.read_text())
+    assert "error" not in vg("decode", "--strict", "--dbc", DEMO_DBC, ours).stderr
+
+    full = Background([VG, "record", "vcan0", "-o", "/dev/full"], ready="recording")
+    subprocess.run(["cangen", "vcan0", "-n", "50", "-g", "5"], check=True, timeout=120)
+    full.wait(timeout=30)
+    assert full.proc.returncode == 74
+    assert "write /dev/full: No space left on device" in "".join(full.stderr_lines), full.stderr_lines
+
+
 def test_replay_is_received_by_candump_identically_and_in_time(tmp_path, vg):
     log = tmp_path / "part.log"
     lines = DEMO_LOG.read_text().splitlines()[:1500]
