@@ -57,6 +57,8 @@ let package = Package(
         .target(name: "DecodeOutput", dependencies: ["CANBus", "CANLog", "DBC"]),
         // Kernel structs and recvmmsg/cmsg handling that Swift cannot express (CMSG_* are macros).
         .target(name: "CSocketCAN"),
+        // argc/argv saved before main: the Swift runtime reads them from /proc, which may be missing.
+        .target(name: "CProcessArguments"),
         .target(name: "SocketCAN", dependencies: ["CANBus", "CSocketCAN"]),
         // libsocketcan (Debian: libsocketcan-dev) for controller state, bit rate and restart.
         .systemLibrary(name: "CLibSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
@@ -139,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "vehicle-gateway",
             dependencies: [
-                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink", "KuksaAPI", "AccessControl", "Fleet",
+                "CANBus", "CANLog", "DBC", "DecodeOutput", "SocketCAN", "CANControl", "VehicleState", "Gateway", "Simulate", "AssistantAPI", "Uplink", "KuksaAPI", "AccessControl", "Fleet", "CProcessArguments",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -17,4 +17,9 @@ struct VehicleGateway: AsyncParsableCommand {
         version: "0.3.0",
         subcommands: [RunCommand.self, MCPCommand.self, SimulateCommand.self, DecodeCommand.self, EncodeCommand.self, DBCCommand.self, DumpCommand.self, RecordCommand.self, ReplayCommand.self, SendCommand.self, ControllerCommand.self, StateCommand.self, TokenCommand.self, FleetCommand.self]
     )
+
+    /// The arguments from argv itself, so they are there without /proc too.
+    static func main() async {
+        await main(Array(ProcessArguments.all.dropFirst()))
+    }
 }

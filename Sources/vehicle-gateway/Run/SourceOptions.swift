@@ -68,7 +68,7 @@ struct SourceOptions: ParsableArguments {
 enum DemoFiles {
     static func locate(_ name: String) throws -> String {
         var candidates = ["DBC/" + name]
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let exe = URL(fileURLWithPath: ProcessArguments.executable).resolvingSymlinksInPath()
         var dir = exe.deletingLastPathComponent()
         for _ in 0..<5 {
             candidates.append(dir.appendingPathComponent("DBC/" + name).path)
