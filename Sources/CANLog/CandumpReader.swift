@@ -104,7 +104,7 @@ public struct CandumpReader: ~Copyable {
             } catch {
                 var e = error
                 e.file = fileName
-                if eof, start == end, lastLineUnterminated { e.message += Self.cutNote }
+                if lastLineUnterminated { e.message += Self.cutNote }  // only the last line can be
                 if mode == .strict { throw .malformed(e) }
                 errorCount += 1
                 if firstErrors.count < Self.keptErrors { firstErrors.append(e) }

@@ -69,11 +69,11 @@ final class UplinkJournal {
 
     deinit { close(fd); close(ackFD) }
 
-    /// Appends a record; returns the offset just past it, or nil when the write failed (disk
-    /// full: the message is still sent from memory, only not kept across a restart).
     /// Why the last append failed (errno), for the log.
     private(set) var lastWriteError: Int32 = 0
 
+    /// Appends a record; returns the offset just past it, or nil when the write failed (disk
+    /// full: the message is still sent from memory, only not kept across a restart).
     func append(_ m: OutgoingMessage) -> UInt64? {
         let topic = Array(m.topic.utf8)
         let type = Array((m.contentType ?? "").utf8.prefix(255))
